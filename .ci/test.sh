@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install everything and run every test: unit, integration (real sockets), nbval, browser.
+# Works on a fresh machine: creates .venv, installs the package with its test extras and,
+# when missing, Debian's chromium for the browser test (Playwright drives /usr/bin/chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "::: installing chromium (Debian) for the browser test"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+  else
+    echo "::: /usr/bin/chromium missing and not root: the browser test will be skipped"
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "::: creating .venv"
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -U pip >/dev/null
+echo "::: installing llm-magics[test,bench]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+export PYTHONDONTWRITEBYTECODE=1
+echo "::: pytest"
+set +e
+.venv/bin/python -m pytest tests notebooks --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider "$@"
+rc=$?
+set -e
+if [ $rc -eq 5 ]; then
+  echo "pytest collected no tests (exit 5): treating as failure, a test run must test something"
+  exit 1
+fi
+exit $rc

@@ -1,0 +1,200 @@
+"""Settings: session (`%llm config`) > environment > saved file > built-in default.
+
+Each effective value knows where it came from, so `%llm config` can say it. The saved file is
+`LLM_MAGICS_HOME/config.json`; it never holds keys (those live in the key store).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llm_magics.errors import ConfigurationError
+
+__all__ = [
+    "home",
+    "Setting",
+    "SETTINGS",
+    "effective",
+    "get",
+    "set_session",
+    "save",
+    "reset_session",
+    "default_provider_name",
+    "default_provider_choice",
+    "default_model_for",
+    "request_defaults",
+]
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    kind: type
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def parse(self, raw: Any) -> Any:
+        if raw is None or raw == "":
+            return None
+        try:
+            value = self.kind(raw)
+        except (TypeError, ValueError):
+            raise ConfigurationError(
+                f"{self.name}={raw!r} is not a valid {self.kind.__name__}.", hint=f"{self.name}: {self.help}"
+            ) from None
+        if self.minimum is not None and value < self.minimum or self.maximum is not None and value > self.maximum:
+            raise ConfigurationError(
+                f"{self.name}={raw} is out of range [{self.minimum}, {self.maximum}].", hint=self.help
+            )
+        return value
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in (
+        Setting("provider", "LLM_MAGICS_PROVIDER", str, "default provider for magics and the API"),
+        Setting("model", "LLM_MAGICS_MODEL", str, "default model ID for the default provider"),
+        Setting("temperature", "LLM_MAGICS_TEMPERATURE", float, "sampling temperature", 0.0, 2.0),
+        Setting("max_tokens", "LLM_MAGICS_MAX_TOKENS", int, "cap on tokens per answer", 1, 1_000_000),
+        Setting("rpm", "LLM_MAGICS_RPM", int, "client-side requests per minute per provider+key", 1, 100_000),
+    )
+}
+
+_session: dict[str, Any] = {}
+
+
+def home() -> Path:
+    """Folder for the key store, history DB and model cache (`LLM_MAGICS_HOME` or the user data dir)."""
+    env = os.environ.get("LLM_MAGICS_HOME")
+    if env:
+        path = Path(env).expanduser()
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_data_dir("llm-magics", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _config_file() -> Path:
+    return home() / "config.json"
+
+
+def _saved() -> dict[str, Any]:
+    path = _config_file()
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigurationError(
+            f"Cannot read {path}: {exc}.", hint="Fix or delete the file; `%llm config --save` rewrites it."
+        ) from None
+    return data if isinstance(data, dict) else {}
+
+
+def _lookup(name: str) -> Setting:
+    try:
+        return SETTINGS[name]
+    except KeyError:
+        from llm_magics.providers._suggest import did_you_mean
+
+        hint = did_you_mean(name, SETTINGS) or "Settings: " + ", ".join(SETTINGS) + "."
+        raise ConfigurationError(f"Unknown setting '{name}'.", hint=hint) from None
+
+
+def effective() -> dict[str, tuple[Any, str]]:
+    """Every setting → (value, source) where source is session / env:VAR / saved / default."""
+    saved = _saved()
+    out: dict[str, tuple[Any, str]] = {}
+    for name, setting in SETTINGS.items():
+        if name in _session:
+            out[name] = (_session[name], "session")
+        elif os.environ.get(setting.env):
+            out[name] = (setting.parse(os.environ[setting.env]), f"env:{setting.env}")
+        elif name in saved:
+            out[name] = (setting.parse(saved[name]), "saved")
+        else:
+            out[name] = (None, "default")
+    return out
+
+
+def get(name: str) -> Any:
+    _lookup(name)
+    return effective()[name][0]
+
+
+def set_session(**values: Any) -> None:
+    """Validate and set values for this Python session (None removes one)."""
+    parsed = {name: _lookup(name).parse(raw) for name, raw in values.items()}
+    for name, value in parsed.items():
+        if name == "provider" and value is not None:
+            from llm_magics.providers._registry import PROVIDERS
+
+            value = PROVIDERS[value].name  # raises with did-you-mean
+        if value is None:
+            _session.pop(name, None)
+        else:
+            _session[name] = value
+
+
+def reset_session() -> None:
+    _session.clear()
+
+
+def save(**values: Any) -> Path:
+    """Persist values (validated) to LLM_MAGICS_HOME/config.json; None removes one."""
+    data = _saved()
+    for name, raw in values.items():
+        value = _lookup(name).parse(raw)
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    path = _config_file()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def default_provider_choice() -> tuple[str, str | None]:
+    """(provider name, notice). The notice is set when we fell back to offline for want of a key."""
+    from llm_magics.providers._registry import PROVIDERS, resolve_key
+
+    configured = get("provider")
+    if configured:
+        return PROVIDERS[configured].name, None
+    kimi = PROVIDERS[PROVIDERS.KIMI]
+    if resolve_key(kimi) is not None:
+        return kimi.name, None
+    env_names = " or ".join(kimi.key_env)
+    notice = (
+        f"No Kimi key found, so the offline demo provider answers (text is generated locally, not by a model). "
+        f"Add a key with `%llm keys add {kimi.name}` or set {env_names}."
+    )
+    return PROVIDERS.OFFLINE, notice
+
+
+def default_provider_name() -> str:
+    return default_provider_choice()[0]
+
+
+def default_model_for(provider: str) -> str | None:
+    """The configured model applies only to the default provider (a Kimi ID means nothing to OpenAI)."""
+    model = get("model")
+    if not model:
+        return None
+    return model if provider == default_provider_name() else None
+
+
+def request_defaults() -> dict[str, Any]:
+    """Settings that become provider options (temperature, max_tokens, rpm) when set."""
+    eff = effective()
+    return {k: eff[k][0] for k in ("temperature", "max_tokens", "rpm") if eff[k][0] is not None}

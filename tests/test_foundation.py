@@ -1,0 +1,117 @@
+"""The shared core: registry, config resolution, offline provider, run_sync, history."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+
+import pytest
+
+from llm_magics import config, run_sync
+from llm_magics.errors import ConfigurationError, ModelNotFoundError
+from llm_magics.history import History, new_run_id
+from llm_magics.providers import PROVIDERS, Secret, get_provider, mask_key
+from llm_magics.providers.offline import OFFLINE_LABEL
+
+
+def test_registry_lists_builtins_and_suggests() -> None:
+    assert {"kimi", "openai", "anthropic", "openai-compatible", "offline"} <= set(PROVIDERS)
+    with pytest.raises(ConfigurationError, match="Did you mean 'kimi'"):
+        PROVIDERS["kimmi"]
+
+
+def test_default_provider_falls_back_to_offline_with_notice() -> None:
+    name, notice = config.default_provider_choice()
+    assert name == PROVIDERS.OFFLINE
+    assert notice and "%llm keys add kimi" in notice and "KIMI_API_KEY" in notice
+
+
+def test_default_provider_is_kimi_when_env_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOONSHOT_API_KEY", "sk-test-000000000000abcd")
+    assert config.default_provider_choice() == ("kimi", None)
+
+
+def test_config_sources_and_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLM_MAGICS_TEMPERATURE", "0.3")
+    config.set_session(max_tokens="512")
+    config.save(rpm=30)
+    eff = config.effective()
+    assert eff["temperature"] == (0.3, "env:LLM_MAGICS_TEMPERATURE")
+    assert eff["max_tokens"] == (512, "session")
+    assert eff["rpm"] == (30, "saved")
+    assert eff["model"] == (None, "default")
+    with pytest.raises(ConfigurationError, match="out of range"):
+        config.set_session(temperature=5)
+    with pytest.raises(ConfigurationError, match="Did you mean 'model'"):
+        config.set_session(modle="x")
+
+
+def test_secret_never_prints() -> None:
+    s = Secret("sk-abcdefghijklmnopqrstuvwxyz1234")
+    for shown in (repr(s), str(s), f"{s}", f"{s!r}"):
+        assert "abcdefghij" not in shown and "1234" in shown
+    assert mask_key("sk-abcdefghijklmnopqrstuvwxyz1234") == "sk-…1234"
+
+
+def test_offline_is_labelled_deterministic_and_streams() -> None:
+    p = get_provider("offline")
+    msgs = [{"role": "system", "content": "You are Noor Okafor, a Security Auditor."},
+            {"role": "user", "content": "Audit the password reset flow"}]
+    a = run_sync(p.complete(msgs))
+    b = run_sync(p.complete(msgs))
+    assert a.text == b.text and a.text.startswith(OFFLINE_LABEL)
+    assert "Noor Okafor" in a.text and a.usage and a.usage.completion_tokens > 0
+
+    async def chunks() -> list[str]:
+        return [c.text async for c in p.stream(msgs)]
+
+    parts = run_sync(chunks())
+    assert len(parts) > 5 and "".join(parts) == a.text
+
+
+def test_offline_unknown_model_suggests() -> None:
+    p = get_provider("offline", model="kimi-k2-0905")
+    with pytest.raises(ModelNotFoundError) as exc:
+        run_sync(p.complete([{"role": "user", "content": "hi"}]))
+    assert "kimi-k2-0905-preview" in exc.value.suggestions
+
+
+def test_run_sync_works_inside_a_running_loop() -> None:
+    async def outer() -> int:
+        # Like a Jupyter cell: a loop is already running in this thread.
+        return await asyncio.to_thread(run_sync, asyncio.sleep(0.01, result=7))
+
+    assert asyncio.run(outer()) == 7
+
+
+def test_run_sync_propagates_errors() -> None:
+    async def boom() -> None:
+        raise ValueError("x")
+
+    with pytest.raises(ValueError):
+        run_sync(boom())
+
+
+def test_history_concurrent_writers_lose_nothing(tmp_path) -> None:
+    path = tmp_path / "h.db"
+    ids = [[new_run_id() for _ in range(25)] for _ in range(4)]
+
+    def writer(batch: list[str]) -> None:
+        h = History(path)
+        for rid in batch:
+            h.save(rid, "discussion", {"topic": rid}, title=rid, status="done")
+
+    threads = [threading.Thread(target=writer, args=(b,)) for b in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    h = History(path)
+    assert h.count() == 100
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    rec = h.get(ids[2][3])
+    assert rec.data == {"topic": ids[2][3]} and rec.status == "done"
+    assert [r.id for r in h.list(5, search=ids[1][0])] == [ids[1][0]]
+    with pytest.raises(ConfigurationError, match="No run"):
+        h.get("r000000000000")
