@@ -71,7 +71,7 @@ def run_sync(coro: Coroutine[Any, Any, T], *, grace_s: float = 2.0) -> T:
             if t.cancelled():
                 future.set_exception(KeyboardInterrupt())
             elif t.exception() is not None:
-                future.set_exception(t.exception())  # type: ignore[arg-type]
+                future.set_exception(t.exception())
             else:
                 future.set_result(t.result())
 

@@ -30,3 +30,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     config.reset_session()
     yield home
     config.reset_session()
+
+
+# The shared fake OpenAI/Moonshot/Anthropic server (see tests/fakeserver.py for its interface).
+from tests.fakeserver import fake_server  # noqa: E402,F401

@@ -144,6 +144,7 @@ class _Registry(Mapping[str, ProviderSpec]):
     # Names every module may use instead of spelling a provider name.
     KIMI = "kimi"
     OFFLINE = "offline"
+    REPLAY = "replay"
 
     def register(self, spec: ProviderSpec) -> None:
         self._specs[spec.name] = spec

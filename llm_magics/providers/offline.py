@@ -80,7 +80,12 @@ def offline_answer(system: str, prompt: str, model: str) -> tuple[str, str]:
         f"{_OPENERS[s % len(_OPENERS)]} {_ANGLES[(s >> 3) % len(_ANGLES)]}, especially around '{focus}'. "
         f"{_MOVES[(s >> 7) % len(_MOVES)]}"
     )
-    if "RANKING" in upper:
+    if "FINAL ANSWER" in upper:
+        # Vote protocol: most personas pick the same short answer, the DISAGREE one differs.
+        choices = ("Yes, with a staged rollout", "No, not yet", "Only after a pilot")
+        pick = _seed(_topic(prompt.splitlines()[-1] if prompt.strip() else prompt)) % len(choices)
+        parts.append(f"FINAL ANSWER: {choices[(pick + (1 if s % 5 == 0 else 0)) % len(choices)]}")
+    if "FINAL RANKING" in upper:
         labels = sorted(set(re.findall(r"Response ([A-Z])\b", prompt)))
         order = sorted(labels, key=lambda lab: _seed(lab, str(s)))
         parts.append("FINAL RANKING:\n" + "\n".join(f"{i}. Response {lab}" for i, lab in enumerate(order, 1)))

@@ -1,0 +1,215 @@
+"""OpenAI chat-completions provider; the base of the Kimi and OpenAI-compatible providers.
+
+Streaming reads our own SSE decoder straight off the socket and builds one `Chunk` per delta
+(role-only and empty deltas are skipped). The finishing chunk is held back until the stream ends
+so that usage sent after it (OpenAI's ``stream_options.include_usage`` chunk) lands on the same,
+last `Chunk`. A stream that ends without a finish_reason raises `StreamInterrupted` with the text.
+`complete` sends ``stream: false`` and returns the same text.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, ClassVar
+
+from llm_magics.errors import ConfigurationError, LLMError, ModelNotFoundError, ProviderError, StreamInterrupted
+from llm_magics.providers._http import CONTROL_OPTIONS, HTTPProvider, attach_partial, ended_early, interrupted
+from llm_magics.providers._registry import PROVIDERS
+from llm_magics.providers._sse import DONE
+from llm_magics.providers._suggest import closest
+from llm_magics.providers.base import Chunk, Completion, Message, ModelInfo, Usage
+
+__all__ = ["OpenAIProvider"]
+
+_MESSAGE_KEYS = ("role", "content", "name", "tool_calls", "tool_call_id")
+_REQUEST_DEFAULTS = ("temperature", "max_tokens")
+
+
+def _usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    prompt = int(raw.get("prompt_tokens") or 0)
+    completion = int(raw.get("completion_tokens") or 0)
+    details = raw.get("completion_tokens_details") or {}
+    cached = raw.get("cached_tokens")
+    if cached is None:
+        cached = (raw.get("prompt_tokens_details") or {}).get("cached_tokens")
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=int(raw.get("total_tokens") or prompt + completion),
+        reasoning_tokens=details.get("reasoning_tokens") if isinstance(details, dict) else None,
+        cached_tokens=int(cached) if cached is not None else None,
+    )
+
+
+class OpenAIProvider(HTTPProvider):
+    """Chat completions over HTTP (``POST {base_url}/chat/completions``)."""
+
+    name: ClassVar[str] = PROVIDERS["openai"].name
+    #: Ask for a final usage chunk (``stream_options.include_usage``); servers that reject it turn it off.
+    stream_usage_option: ClassVar[bool] = True
+    #: Delta fields that carry reasoning text (Moonshot/DeepSeek: reasoning_content; vLLM/OpenRouter: reasoning).
+    reasoning_fields: ClassVar[tuple[str, ...]] = ("reasoning_content", "reasoning")
+
+    # -- request building ----------------------------------------------------------------
+    def _convert_message(self, message: Message) -> dict[str, Any]:
+        """An OpenAI message: unknown keys (e.g. our `reasoning`) dropped."""
+        return {k: message[k] for k in _MESSAGE_KEYS if k in message}
+
+    def _defaults_for(self, model: str) -> dict[str, Any]:
+        """Request defaults for this model; the provider options win over them, per-call params over both."""
+        return {}
+
+    def _check_params(self, model: str, body: dict[str, Any]) -> None:
+        """Validate/adjust the body before it is sent (subclasses: ranges, fixed params)."""
+
+    def _body(self, messages: Sequence[Message], model: str, params: dict[str, Any], stream: bool) -> dict[str, Any]:
+        if not messages:
+            raise ConfigurationError("No messages to send.", provider=self.name,
+                                     hint="Pass at least one {'role': 'user', 'content': ...} message.")
+        body: dict[str, Any] = {"model": model, "messages": [self._convert_message(m) for m in messages]}
+        body.update(self._defaults_for(model))
+        body.update({k: self.options[k] for k in _REQUEST_DEFAULTS if self.options.get(k) is not None})
+        body.update({k: v for k, v in params.items() if k not in CONTROL_OPTIONS and v is not None})
+        body["stream"] = stream
+        if stream and self.stream_usage_option:
+            body.setdefault("stream_options", {"include_usage": True})
+        self._check_params(model, body)
+        return body
+
+    # -- streaming ---------------------------------------------------------------------------
+    async def stream(
+        self, messages: Sequence[Message], *, model: str | None = None, **params: Any
+    ) -> AsyncIterator[Chunk]:
+        chosen = await self._model(model)
+        body = self._body(messages, chosen, params, stream=True)
+        text: list[str] = []
+        reasoning: list[str] = []
+        final: Chunk | None = None  # held back until the end so that late usage joins it
+        loads = json.loads
+        rfields = self.reasoning_fields
+        try:
+            async for event in self._events("/chat/completions", body):
+                data = event.data
+                if data == DONE:
+                    break
+                try:
+                    obj = loads(data)
+                except ValueError:
+                    raise ProviderError(f"{self.host} sent a malformed stream event: {data[:120]!r}",
+                                        provider=self.name, hint="Check the base URL points at a chat-completions API.") from None
+                if not isinstance(obj, dict):
+                    continue
+                if "error" in obj and obj["error"]:
+                    raise self._error(None, obj)
+                usage = obj.get("usage")
+                choices = obj.get("choices")
+                if choices:
+                    choice = choices[0]
+                    delta = choice.get("delta") or {}
+                    content = delta.get("content") or ""
+                    think = ""
+                    for f in rfields:
+                        value = delta.get(f)
+                        if value:
+                            think = value
+                            break
+                    finish = choice.get("finish_reason")
+                    usage = choice.get("usage") or usage
+                    if content:
+                        text.append(content)
+                    if think:
+                        reasoning.append(think)
+                    if finish or usage:
+                        if content or think:
+                            yield Chunk(content, think)
+                        final = Chunk("", "", finish or (final.finish_reason if final else None),
+                                      _usage(usage) or (final.usage if final else None))
+                    elif content or think:
+                        yield Chunk(content, think)
+                elif usage:
+                    final = Chunk("", "", final.finish_reason if final else None, _usage(usage))
+        except StreamInterrupted as exc:
+            raise interrupted(exc, "".join(text), "".join(reasoning)) from exc.__cause__
+        except ModelNotFoundError as exc:
+            raise await self._model_not_found(chosen, exc) from None
+        except LLMError as exc:
+            raise attach_partial(exc, "".join(text), "".join(reasoning)) from exc.__cause__
+        if final is None or final.finish_reason is None:
+            raise ended_early(self.name, self.host, "".join(text), "".join(reasoning))
+        yield final
+
+    # -- non-streaming -------------------------------------------------------------------------
+    async def complete(
+        self, messages: Sequence[Message], *, model: str | None = None, **params: Any
+    ) -> Completion:
+        chosen = await self._model(model)
+        body = self._body(messages, chosen, params, stream=False)
+        t0 = time.perf_counter()
+        try:
+            obj = await self._json("POST", "/chat/completions", body)
+        except ModelNotFoundError as exc:
+            raise await self._model_not_found(chosen, exc) from None
+        latency = time.perf_counter() - t0
+        if isinstance(obj, dict) and obj.get("error"):
+            raise self._error(None, obj)
+        try:
+            choice = obj["choices"][0]
+            message = choice.get("message") or {}
+        except (KeyError, IndexError, TypeError):
+            raise ProviderError(f"{self.host} sent an answer without choices.", provider=self.name,
+                                hint="Check the base URL points at a chat-completions API.") from None
+        think = ""
+        for f in self.reasoning_fields:
+            if message.get(f):
+                think = str(message[f])
+                break
+        return Completion(
+            text=str(message.get("content") or ""),
+            model=str(obj.get("model") or chosen),
+            reasoning=think,
+            finish_reason=choice.get("finish_reason"),
+            usage=_usage(obj.get("usage") or choice.get("usage")),
+            ttft_s=latency,  # the first token arrived with the whole answer
+            latency_s=latency,
+            provider=self.name,
+        )
+
+    # -- models --------------------------------------------------------------------------------
+    async def _model(self, model: str | None) -> str:
+        return self.resolve_model(model)
+
+    async def list_models(self) -> list[ModelInfo]:
+        obj = await self._json("GET", "/models")
+        data = obj.get("data") if isinstance(obj, dict) else obj
+        out: list[ModelInfo] = []
+        for item in data or []:
+            if isinstance(item, dict) and item.get("id"):
+                out.append(ModelInfo(
+                    id=str(item["id"]), provider=self.name,
+                    created=item.get("created") if isinstance(item.get("created"), int) else None,
+                    owned_by=item.get("owned_by"),
+                    context_length=item.get("context_length") if isinstance(item.get("context_length"), int) else None,
+                ))
+        return out
+
+    async def _model_not_found(self, model: str, err: ModelNotFoundError) -> ModelNotFoundError:
+        """The 404 again, now naming the model and the closest IDs the server offers."""
+        try:
+            ids = [m.id for m in await self.list_models()]
+        except LLMError:
+            ids = []
+        suggestions = closest(model, ids)
+        if suggestions:
+            hint = "Did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "? All IDs: `%llm models --refresh`."
+        elif ids:
+            hint = f"{len(ids)} models are available; list them with `%llm models --refresh`."
+        else:
+            hint = err.hint
+        return ModelNotFoundError(
+            f"Model '{model}' was not found at {self.host}.", suggestions=suggestions, provider=self.name,
+            status=err.status, error_type=err.error_type, hint=hint,
+        )
