@@ -31,6 +31,10 @@ _EXPORTS: dict[str, str] = {
     "compare": "llm_magics.compare",
     "acompare": "llm_magics.compare",
     "Comparison": "llm_magics.compare",
+    "history_runs": "llm_magics.runs",
+    "show_run": "llm_magics.runs",
+    "export_run": "llm_magics.runs",
+    "load_run": "llm_magics.runs",
     "get_persona": "llm_magics.personas",
     "personas": "llm_magics.personas",
     "Persona": "llm_magics.personas",
@@ -47,7 +51,9 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'llm_magics' has no attribute {name!r}")
     mod = importlib.import_module(module)
-    value = mod if name == "errors" else getattr(mod, name)
+    # `personas` is both a submodule and the public function: hand out the module, which is
+    # callable (`llm_magics.personas()` lists them), so neither spelling breaks the other.
+    value = mod if name in ("errors", "personas") else getattr(mod, name)
     globals()[name] = value
     return value
 

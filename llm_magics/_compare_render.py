@@ -26,8 +26,11 @@ def _best(comp: Comparison) -> dict[str, set[int]]:
     """metric → indexes of the rows holding the best value (ties all marked)."""
     out: dict[str, set[int]] = {}
     for metric in _MARKED:
-        vals = {i: r.value(metric) for i, r in enumerate(comp.rows) if r.ok}
-        vals = {i: v for i, v in vals.items() if v is not None}
+        vals: dict[int, float] = {}
+        for i, r in enumerate(comp.rows):
+            v = r.value(metric) if r.ok else None
+            if v is not None:
+                vals[i] = v
         if len(vals) < 2:
             continue
         best = max(vals.values()) if METRICS[metric][1] else min(vals.values())
@@ -41,10 +44,9 @@ def _first_line(text: str) -> str:
 
 def _notes(row: TargetResult) -> str:
     if not row.ok:
-        note = _first_line(row.error or row.status)
-        if row.suggestions:
-            note += " Did you mean: " + ", ".join(row.suggestions) + "?"
-        return note
+        if row.suggestions:  # the table cell is narrow: the fix first, the full error below it
+            return "not found · Did you mean: " + ", ".join(row.suggestions) + "?"
+        return _first_line(row.error or row.status)
     bits = []
     failed = len(row.attempts) - len(row.successful)
     if failed:
@@ -52,6 +54,13 @@ def _notes(row: TargetResult) -> str:
     if any(a.tokens_estimated for a in row.successful):
         bits.append("tokens counted from chunks (no usage reported)")
     return "; ".join(bits)
+
+
+def _error_text(row: TargetResult) -> str:
+    text = _first_line(row.error or row.status)
+    if row.suggestions:
+        text += " Did you mean: " + ", ".join(row.suggestions) + "?"
+    return text
 
 
 def _cells(comp: Comparison) -> list[list[tuple[str, bool]]]:
@@ -104,7 +113,7 @@ def to_text(comp: Comparison) -> str:
         parts.append(f"\n── {row.target} ({row.provider}) " + "─" * max(0, 40 - len(row.target)))
         if row.reasoning:
             parts.append(f"[reasoning: {len(row.reasoning)} characters]")
-        parts.append(row.text if row.text else f"({row.error or row.status})")
+        parts.append(row.text if row.text else f"({_error_text(row)})")
     return "\n".join(parts)
 
 
@@ -130,7 +139,7 @@ def to_markdown(comp: Comparison) -> str:
         if row.text:
             out += [row.text, ""]
         if not row.ok:
-            out.append(f"**Error:** {_notes(row)}")
+            out.append(f"**Error:** {_error_text(row)}")
             if row.hint:
                 out.append(f"→ {row.hint}")
             out.append("")
@@ -155,7 +164,7 @@ def to_html(comp: Comparison) -> str:
             f"<div style='white-space:pre-wrap;opacity:.75'>{e(row.reasoning)}</div></details>"
             if row.reasoning else ""
         )
-        text = e(row.text) if row.text else f"<em>{e(_notes(row) or row.status)}</em>"
+        text = e(row.text) if row.text else f"<em>{e(_error_text(row) if not row.ok else row.status)}</em>"
         sub = e(row.summary()) if row.ok else e(row.status)
         panes.append(
             "<div style='border:1px solid rgba(128,128,128,.35);border-radius:6px;padding:8px;min-width:0'>"

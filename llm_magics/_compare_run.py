@@ -6,7 +6,6 @@ Kept apart from `compare.py` (the data types) so the result types import without
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -137,27 +136,21 @@ def _error_attempt(exc: BaseException, attempt: Attempt | None = None) -> Attemp
 
 
 async def _suggest(provider: Provider, model: str) -> list[str]:
-    """Close model IDs when the 404 carried none: the catalog if present, else the provider's list."""
+    """Close model IDs when the 404 carried none, from the catalog (cache < 1 h, live, else built-in)."""
     from llm_magics.providers._suggest import closest
 
     try:
-        from llm_magics import catalog  # type: ignore[attr-defined]
-    except ImportError:
-        catalog = None
-    if catalog is not None and hasattr(catalog, "suggest") and provider.spec is not None:
-        try:
-            found = catalog.suggest(provider.name, model)
-            if inspect.isawaitable(found):
-                found = await found
-            if found:
-                return list(found)
-        except Exception:
-            pass
+        from llm_magics import catalog
+
+        listed = await catalog.alist_models(provider=provider)
+        return catalog.suggest(provider.name, model, ids=list(listed.ids))
+    except Exception:
+        pass
     try:
         models = await provider.list_models()
     except Exception:
         return []
-    return closest(model, [m.id for m in models])
+    return [m for m in closest(model, [m.id for m in models]) if m != model]
 
 
 class _Run:
@@ -174,10 +167,13 @@ class _Run:
             return
         rows = self.comp.rows
         providers = list(dict.fromkeys(r.provider for r in rows))
+        # One provider: "offline" + "m1, m2"; mixed: no provider column, models as provider:model.
+        provider = providers[0] if len(providers) == 1 else None
+        models = [r.model for r in rows] if provider else [r.label for r in rows]
         try:
             self.history.save(
                 self.comp.id, "compare", self.comp.to_dict(), title=self.comp.title, status=self.comp.status,
-                provider=", ".join(providers), model=", ".join(dict.fromkeys(r.model for r in rows)),
+                provider=provider, model=", ".join(dict.fromkeys(models)),
             )
         except Exception as exc:  # a broken history DB must not lose the comparison itself
             if not self._history_warned:
@@ -257,8 +253,22 @@ class _Run:
             return
         err = row.error or "failed"
         if row.suggestions:
-            err += " Did you mean " + " or ".join(f"'{s}'" for s in row.suggestions) + "?"
+            quoted = [f"'{s}'" for s in row.suggestions]
+            err += " Did you mean " + (", ".join(quoted[:-1]) + " or " if len(quoted) > 1 else "") + quoted[-1] + "?"
         self.sink(PaneClosed(pane, "error", summary="error", error=err))
+
+
+def _warm(provider: Provider) -> None:
+    """Do one-off setup (imports, HTTP client, TLS context) before the clocks start.
+
+    Otherwise the first target of each provider pays it inside its TTFT and loses unfairly.
+    """
+    make_client = getattr(provider, "client", None)
+    if callable(make_client):
+        try:
+            make_client()
+        except Exception:
+            pass
 
 
 def _history(history: History | bool | None) -> History | None:
@@ -309,6 +319,8 @@ async def run_comparison(
             sink(Notice(notice, level="warning"))
         for i, plan in enumerate(plans):
             sink(PaneOpened(pane=f"t{i}", title=plan.row.target, subtitle=plan.row.provider))
+        for prov in {id(p.provider): p.provider for p in plans if p.provider is not None}.values():
+            _warm(prov)
         messages: list[Message] = ([{"role": "system", "content": system}] if system else [])
         messages.append({"role": "user", "content": prompt})
         tasks = [

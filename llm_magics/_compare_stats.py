@@ -169,7 +169,7 @@ def summary_line(stats: dict[str, Stat | None], n_ok: int, n_total: int) -> str:
 
 def ranked(values: Sequence[float | None], higher_is_better: bool) -> list[int]:
     """Indexes ordered best first; missing values last, ties kept in input order."""
-    present = [i for i, v in enumerate(values) if v is not None]
+    present = [(v, i) for i, v in enumerate(values) if v is not None]
     missing = [i for i, v in enumerate(values) if v is None]
-    present.sort(key=lambda i: -values[i] if higher_is_better else values[i])  # type: ignore[operator]
-    return present + missing
+    present.sort(key=lambda vi: -vi[0] if higher_is_better else vi[0])
+    return [i for _, i in present] + missing

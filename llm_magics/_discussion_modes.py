@@ -199,7 +199,7 @@ def aggregate_rankings(rankings: Sequence[Sequence[str]], label_to_persona: dict
         for pos, lab in enumerate(order, 1):
             if lab in positions:
                 positions[lab].append(pos)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "label": lab,
             "persona": label_to_persona[lab],

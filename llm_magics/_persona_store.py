@@ -59,10 +59,10 @@ def _yaml_error(exc: Exception) -> str:
 
 def _load_toml(text: str) -> Any:
     try:
-        import tomllib  # Python 3.11+
+        import tomllib  # type: ignore[import-not-found,unused-ignore]  # Python 3.11+
     except ModuleNotFoundError:  # pragma: no cover - Python 3.10
         try:
-            import tomli as tomllib  # type: ignore[no-redef]
+            import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
         except ModuleNotFoundError:
             raise ConfigurationError(
                 "TOML persona files need Python 3.11+ or the 'tomli' package.",
@@ -83,7 +83,7 @@ def _parse(text: str, where: str, suffix: str, *, source: str) -> list[Persona]:
             import yaml
 
             try:
-                data = yaml.safe_load(text)
+                data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C loader: ~5x faster
             except yaml.YAMLError as exc:
                 raise ConfigurationError(_yaml_error(exc)) from None
         if data is None or data == {} or data == []:

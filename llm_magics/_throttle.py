@@ -24,7 +24,7 @@ Scheduler = Callable[[float, Callable[[], None]], Any]
 
 
 class Throttle:
-    """Calls `render()` at most `rate` times per second; `poke()` says the state changed.
+    """Calls `render()` at most `rate` times in any one second; `poke()` says the state changed.
 
     Thread-safe: pokes and scheduled renders may come from different threads, and a render
     always reads the state current at render time, so the newest state wins.
@@ -41,7 +41,9 @@ class Throttle:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self._render = render
-        self.interval = 1.0 / rate
+        # One update per second is kept in reserve for the final flush (which ignores the
+        # interval), so no one-second window ever holds more than `rate` updates.
+        self.interval = 1.0 / (rate - 1) if rate > 2 else 1.0 / rate
         self._clock = clock
         self._schedule = schedule
         self._lock = threading.RLock()
@@ -73,8 +75,15 @@ class Throttle:
     def _fire(self) -> None:
         with self._lock:
             self._scheduled = False
-            if self._dirty and not self.closed:
-                self._do_render(self._clock())
+            if not self._dirty or self.closed:
+                return
+            now = self._clock()
+            early = 0.0 if self._last is None else self._last + self.interval - now
+            if early > 0 and self._schedule is not None:  # timers may fire a hair early
+                self._scheduled = True
+                self._schedule(early, self._fire)
+                return
+            self._do_render(now)
 
     def flush(self, *, close: bool = False) -> None:
         """The guaranteed final update: render now if anything changed since the last render."""

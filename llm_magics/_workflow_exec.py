@@ -47,7 +47,8 @@ class Target:
 
 
 def resume_hint(run_id: str) -> str:
-    return f"Resume with `%%workflow --resume {run_id}` (or `run.resume()` in Python); finished steps are reused."
+    # A line magic: IPython rejects `%%workflow` with an empty cell body.
+    return f"Resume with `%workflow --resume {run_id}` (or `run.resume()` in Python); finished steps are reused."
 
 
 class _Executor:
@@ -70,11 +71,22 @@ class _Executor:
         self.max_concurrency = max(1, max_concurrency)
         self.total = len(spec.steps)
         self._save_warned = False
+        self._sink_broken = False
 
     # ---- bookkeeping ------------------------------------------------------------------------
 
     def emit(self, event: Event) -> None:
-        self.sink(event)
+        """Renderers never drive the run: a failing sink is reported once and then ignored."""
+        if self._sink_broken:
+            return
+        try:
+            self.sink(event)
+        except Exception as exc:  # noqa: BLE001
+            import warnings
+
+            self._sink_broken = True
+            warnings.warn(f"llm-magics: the workflow display failed ({exc!r}); the run continues without it.",
+                          RuntimeWarning, stacklevel=2)
 
     def save(self) -> None:
         """One short SQLite write; a failing disk warns once but never stops the run."""
@@ -96,10 +108,11 @@ class _Executor:
         persona = self.personas.get(step.id)
         return f"{step.id} · {persona.label}" if persona else step.id
 
-    def open_pane(self, step: StepSpec) -> None:
+    def open_pane(self, step: StepSpec, subtitle: str | None = None) -> None:
         persona = self.personas.get(step.id)
         target = self.targets.get(step.id)
-        subtitle = f"{target.provider.name}:{target.model or 'default model'}" if target else ""
+        if subtitle is None:
+            subtitle = f"{target.provider.name}:{target.model or 'default model'}" if target else ""
         self.emit(PaneOpened(pane=step.id, title=self.title(step), subtitle=subtitle,
                              color=persona.color if persona else None, group=step.id))
 
@@ -176,10 +189,12 @@ class _Executor:
 
     async def execute(self) -> WorkflowRun:
         run = self.run
+        if not any(r.status == "pending" for r in run.steps.values()):
+            self.emit(Notice(f"Run {run.id} has nothing left to run: every step is done.", "info"))
         for step in (self.spec.step(i) for i in self.spec.order()):
             res = run.steps[step.id]
             if res.status == "done":  # reused from an earlier attempt: show it, don't send it
-                self.open_pane(step)
+                self.open_pane(step, f"{res.provider}:{res.model}" if res.provider else "")
                 if res.output:
                     self.emit(TextDelta(pane=step.id, text=res.output))
                 self.emit(PaneClosed(pane=step.id, status="cached", summary="reused · " + res.summary()))
@@ -254,9 +269,9 @@ async def execute(
     run.status, run.error, run.finished_at = "running", None, None
     ex = _Executor(run, spec, targets, personas, on_event, history, max_concurrency)
     ex.save()
-    on_event(RunStarted(kind="workflow", run=run, title=_run_title(run, spec), layout="grid"))
+    ex.emit(RunStarted(kind="workflow", run=run, title=_run_title(run, spec), layout="grid"))
     for text in notices or ():
-        on_event(Notice(text, "warning"))
+        ex.emit(Notice(text, "warning"))
     return await ex.execute()
 
 

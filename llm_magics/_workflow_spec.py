@@ -230,7 +230,11 @@ def _scalar(ctx: _Ctx, loader: Any, node: yaml.Node, where: str, want: type, *, 
     import yaml
 
     if not isinstance(node, yaml.ScalarNode):
-        raise ctx.fail(_line(node), where, f"expected {want.__name__}, got {_kind(node)}.")
+        hint = None
+        if getattr(node, "flow_style", False) and isinstance(node, yaml.MappingNode):
+            hint = "A value that starts with {{ must be quoted, or written as a `|` block on the next lines."
+        wanted = "text" if want is str else ("a number" if want is float else "an integer")
+        raise ctx.fail(_line(node), where, f"expected {wanted}, got {_kind(node)}.", hint=hint)
     value = loader.construct_object(node, deep=True)
     if value is None and allow_null:
         return None
@@ -302,7 +306,12 @@ def parse_spec(text: str, *, origin: str = "", persona_lookup: Callable[[str], A
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
             col = f", column {mark.column + 1}" if mark else ""
-            what = " ".join(p for p in (exc.context, exc.problem) if p)
+            what = exc.problem or "cannot parse"
+            ctx_mark = exc.context_mark
+            if exc.context and ctx_mark is not None and mark is not None and ctx_mark.line != mark.line:
+                what = f"{what} ({exc.context} that started at line {ctx_mark.line + 1}, column {ctx_mark.column + 1})"
+            elif exc.context:
+                what = f"{what} ({exc.context})"
             raise ConfigurationError(
                 f"Workflow spec{' ' + origin if origin else ''}, line {line}{col}: malformed YAML: {what}.",
                 hint="Check indentation and quoting on that line (prompts with ':' or '{' are safest as `prompt: |` blocks).",

@@ -14,8 +14,9 @@ suggestions for model IDs, and the others still run. Metric definitions: `llm_ma
 
 from __future__ import annotations
 
-import asyncio
+import sys
 import time
+import types
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
@@ -347,3 +348,15 @@ def compare(
         prompt, targets, repeat=repeat, temperature=temperature, max_tokens=max_tokens,
         system=system, on_event=on_event, history=history,
     ))
+
+
+class _CallableModule(types.ModuleType):
+    """Python binds a package's submodule over a same-named attribute, so after any
+    `import llm_magics.compare`, `from llm_magics import compare` yields this module rather than
+    the function. Making the module callable keeps `compare(prompt, targets)` working either way."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Comparison:
+        return compare(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

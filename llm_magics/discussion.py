@@ -337,6 +337,7 @@ async def adiscuss(
     `history`: a History, None for the default one, False to not store the run.
     """
     from llm_magics.history import default_history, new_run_id
+    from llm_magics.personas import Persona as _Persona
     from llm_magics.personas import get_persona, resolve_personas
 
     if not isinstance(topic, str) or not topic.strip():
@@ -348,7 +349,11 @@ async def adiscuss(
         raise ConfigurationError(f"rounds={rounds} is not allowed.", hint="Use rounds=1 or more.")
     if concurrency is not None and concurrency < 1:
         raise ConfigurationError(f"concurrency={concurrency} is not allowed.", hint="Use 1 or more (None = no limit).")
-    people = resolve_personas(personas if not isinstance(personas, str) or personas.strip() else None)
+    if isinstance(personas, _Persona):
+        personas = [personas]
+    elif isinstance(personas, str) and not personas.strip():
+        personas = None
+    people = resolve_personas(personas)
     chair_p = get_persona(chair) if chair is not None else None
     notices: list[str] = []
     prov, owned = _resolve_provider(provider, model, notices)

@@ -42,6 +42,9 @@ __all__ = [
     "remove_key",
     "mark",
     "resolve_stored",
+    "wrong_region",
+    "quiet_notices",
+    "secret_for",
     "test_key",
     "keyring_in_use",
     "db_path",
@@ -65,13 +68,16 @@ CREATE TABLE IF NOT EXISTS keys (
     masked TEXT NOT NULL,
     storage TEXT NOT NULL,
     secret TEXT,
-    note TEXT NOT NULL DEFAULT ''
+    note TEXT NOT NULL DEFAULT '',
+    verified_url TEXT
 );
 CREATE INDEX IF NOT EXISTS keys_provider ON keys(provider, created_at DESC);
 """
 
 #: Keys already reported as skipped in this process (one notice per key, not per call).
 _warned: set[str] = set()
+#: > 0 while llm-magics resolves keys for its own checks (their notices would only be noise).
+_quiet = 0
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,8 @@ class StoredKey:
     masked: str
     storage: str
     note: str = ""
+    #: The base URL that last accepted the key (a Kimi key works in one region only).
+    verified_url: str | None = None
 
     def __repr__(self) -> str:
         label = f" label={self.label!r}" if self.label else ""
@@ -146,6 +154,8 @@ def _connect(create: bool = True) -> Iterator[sqlite3.Connection | None]:
     conn = sqlite3.connect(path, timeout=10)
     try:
         conn.row_factory = sqlite3.Row
+        # Overwrite deleted rows so a removed secret does not linger in free pages.
+        conn.execute("PRAGMA secure_delete = ON")
         conn.executescript(_SCHEMA)
         with conn:
             yield conn
@@ -164,6 +174,7 @@ def _row_to_key(row: Any) -> StoredKey:
         masked=row["masked"],
         storage=row["storage"],
         note=row["note"] or "",
+        verified_url=row["verified_url"],
     )
 
 
@@ -214,6 +225,7 @@ def add_key(
     status: str = UNCHECKED,
     note: str = "",
     checked_at: float | None = None,
+    verified_url: str | None = None,
 ) -> StoredKey:
     """Store a key for `provider` (newest wins resolution). The secret goes to the keyring or the 0600 file."""
     name = _canonical_provider(provider)
@@ -231,7 +243,8 @@ def add_key(
     with _connect() as conn:
         assert conn is not None
         kid = _new_id(conn)
-        storage, stored_secret = _FILE, value
+        storage: str = _FILE
+        stored_secret: str | None = value
         kr = _keyring()
         if kr is not None:
             try:
@@ -240,9 +253,10 @@ def add_key(
             except Exception:  # noqa: BLE001 - locked/broken keyring: fall back to the 0600 file
                 storage, stored_secret = _FILE, value
         conn.execute(
-            "INSERT INTO keys (id, provider, label, created_at, last_checked_at, status, masked, storage, secret, note)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (kid, name, (label or "").strip(), now, checked_at, status, mask_key(value), storage, stored_secret, note),
+            "INSERT INTO keys (id, provider, label, created_at, last_checked_at, status, masked, storage, secret, note,"
+            " verified_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (kid, name, (label or "").strip(), now, checked_at, status, mask_key(value), storage, stored_secret, note,
+             _norm(verified_url)),
         )
         row = conn.execute("SELECT * FROM keys WHERE id = ?", (kid,)).fetchone()
     return _row_to_key(row)
@@ -296,8 +310,19 @@ def remove_key(key_id: str) -> StoredKey:
     return key
 
 
-def mark(key_id: str, status: str, *, note: str | None = None, checked_at: float | None = None) -> StoredKey:
-    """Set a key's status (valid / invalid / unchecked) and its last-checked time."""
+def _norm(url: str | None) -> str | None:
+    return url.rstrip("/") if url else None
+
+
+def mark(
+    key_id: str,
+    status: str,
+    *,
+    note: str | None = None,
+    checked_at: float | None = None,
+    verified_url: str | None = None,
+) -> StoredKey:
+    """Set a key's status (valid / invalid / unchecked), its last-checked time and where it worked."""
     if status not in STATUSES:
         raise ConfigurationError(f"Unknown key status '{status}'.", hint=f"Use one of {', '.join(STATUSES)}.")
     key = get_key(key_id)
@@ -305,8 +330,9 @@ def mark(key_id: str, status: str, *, note: str | None = None, checked_at: float
     with _connect() as conn:
         assert conn is not None
         conn.execute(
-            "UPDATE keys SET status = ?, last_checked_at = ?, note = ? WHERE id = ?",
-            (status, when, key.note if note is None else note, key.id),
+            "UPDATE keys SET status = ?, last_checked_at = ?, note = ?, verified_url = ? WHERE id = ?",
+            (status, when, key.note if note is None else note,
+             _norm(verified_url) if verified_url else (key.verified_url if status == VALID else None), key.id),
         )
     if status != INVALID:
         _warned.discard(key.id)
@@ -342,7 +368,7 @@ def secret_for(key_id: str) -> Secret:
 
 def _notice(key: StoredKey, why: str) -> None:
     """One visible line per key per session (stderr shows in a notebook cell and in a terminal)."""
-    if key.id in _warned:
+    if key.id in _warned or _quiet > 0:
         return
     _warned.add(key.id)
     print(
@@ -350,6 +376,17 @@ def _notice(key: StoredKey, why: str) -> None:
         f"Re-test it with `%llm keys test {key.id}` or delete it with `%llm keys remove {key.id}`.",
         file=sys.stderr,
     )
+
+
+@contextmanager
+def quiet_notices() -> Iterator[None]:
+    """Suppress skipped-key notices (without using up their once-per-key budget)."""
+    global _quiet
+    _quiet += 1
+    try:
+        yield
+    finally:
+        _quiet -= 1
 
 
 def _invalidator(key_id: str) -> Any:
@@ -363,14 +400,37 @@ def _invalidator(key_id: str) -> Any:
     return on_invalid
 
 
+def wrong_region(key: StoredKey) -> str | None:
+    """The URL a key is known to work at, when the configured URL is a different region of the same API."""
+    if not key.verified_url:
+        return None
+    from llm_magics._keycheck import current_base_url, region_urls
+
+    regions = region_urls(key.provider)
+    current = current_base_url(key.provider)
+    if key.verified_url in regions and current in regions and current != key.verified_url:
+        return key.verified_url
+    return None
+
+
 def resolve_stored(provider: str) -> KeyRef | None:
-    """The newest stored key for `provider` not marked invalid (skipped ones get a one-line notice)."""
+    """The newest stored key for `provider` not marked invalid (skipped ones get a one-line notice).
+
+    A key verified in one region is also skipped while the base URL points at another region
+    (it would only earn a 401 and be marked invalid); the notice says which base URL to set.
+    """
     if not db_path().exists():
         return None
     for key in list_keys(provider):
+        other = wrong_region(key)
+        if other:
+            from llm_magics._keycheck import base_url_var
+
+            _notice(key, f"it works only at {other}; set {base_url_var(key.provider)}={other} to use it")
+            continue
         if key.status == INVALID:
             checked = format_age(key.last_checked_at)
-            _notice(key, f"marked invalid {checked}" + (f" ({key.note})" if key.note else ""))
+            _notice(key, f"marked invalid {checked}" + (f": {key.note}" if key.note else ""))
             continue
         secret = _load_secret(key)
         if secret is None:
@@ -393,7 +453,7 @@ def test_key(key_id: str, *, base_url: str | None = None) -> KeyCheck:
     key = get_key(key_id)
     result = check_secret(key.provider, secret_for(key.id), base_url=base_url)
     if result.status != UNCHECKED:
-        mark(key.id, result.status, note=result.note)
+        mark(key.id, result.status, note=result.note, verified_url=result.working_url)
     return result
 
 

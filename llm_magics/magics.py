@@ -113,12 +113,16 @@ class LLMMagics(Magics):
     @argument("--provider", "-P", default=None, help="provider name; default from %%llm config")
     @argument("--model", "-M", default=None, help="model ID")
     @argument("--out", "-o", default=None, help="store the WorkflowRun in this variable")
-    @argument("--resume", default=None, metavar="RUN_ID", help="re-run only the failed and pending steps of RUN_ID")
-    @cell_magic
-    def workflow(self, line: str, cell: str) -> Any:
-        """Run a multi-step workflow: the cell is its input (with NAME) or its YAML spec."""
+    @argument("--resume", default=None, metavar="RUN_ID", help="re-run only the failed and pending steps of RUN_ID (as a line magic: %%workflow --resume RUN_ID)")
+    @line_cell_magic
+    def workflow(self, line: str, cell: str | None = None) -> Any:
+        """Run a multi-step workflow: the cell is its input (with NAME) or its YAML spec.
+
+        Also a line magic, because IPython rejects a cell magic with an empty body: resume a run
+        with `%workflow --resume RUN_ID` on one line.
+        """
         args = parse_argstring(self.workflow, line)
-        return _call("llm_magics._commands.workflow", "%%workflow", self.shell, args, cell)
+        return _call("llm_magics._commands.workflow", "%%workflow", self.shell, args, cell or "")
 
     @magic_arguments()
     @argument("targets", nargs="*", help="provider:model or a model ID of the default provider")

@@ -13,6 +13,8 @@ The session *selection* (set by the PersonaPicker or `select`) is what `%%discus
 from __future__ import annotations
 
 import re
+import sys
+import types
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -181,15 +183,30 @@ def unregister(name: str) -> None:
 def personas() -> list[Persona]:
     """Built-ins first (fixed order), then user files (by file name), then `register`ed ones.
 
-    A later persona with the same name as an earlier one replaces it in place, so a user file
-    named "Noor Okafor" customises the built-in. Bad user files are skipped; see `persona_errors`.
+    A later persona with the same name as an earlier one replaces it in place (keeping the bio,
+    colour, emoji and aliases it does not set), so a user file named "Noor Okafor" customises
+    the built-in. Bad user files are skipped; see `persona_errors`.
     """
     from llm_magics._persona_store import load_user_personas
 
     merged: dict[str, Persona] = {}
     for p in [*builtin_personas(), *load_user_personas(), *_registered.values()]:
-        merged[p.name.casefold()] = p
+        key = p.name.casefold()
+        merged[key] = _inherit(p, merged[key]) if key in merged else p
     return list(merged.values())
+
+
+def _inherit(new: Persona, old: Persona) -> Persona:
+    """A replacement keeps the bio, colour, emoji and aliases it leaves out (and old aliases)."""
+    from dataclasses import replace
+
+    return replace(
+        new,
+        bio=new.bio or old.bio,
+        color=old.color if new.color == _DEFAULT_COLOR else new.color,
+        emoji=new.emoji or old.emoji,
+        aliases=tuple(dict.fromkeys([*new.aliases, *old.aliases])),
+    )
 
 
 def persona_errors() -> list[ConfigurationError]:
@@ -330,7 +347,21 @@ def on_selection_change(callback: Callable[[list[Persona]], Any]) -> None:
     """Call `callback(selection)` whenever it changes. Bound methods are held weakly (widgets)."""
     ref: weakref.ref[Any] | Callable[[], Any]
     if hasattr(callback, "__self__") and hasattr(callback, "__func__"):
-        ref = weakref.WeakMethod(callback)  # type: ignore[arg-type]
+        ref = weakref.WeakMethod(callback)
     else:
         ref = lambda cb=callback: cb  # noqa: E731
     _listeners.append(ref)
+
+
+# ── `llm_magics.personas()` must work whichever of module / function the package attribute is ──
+
+
+class _CallableModule(types.ModuleType):
+    """The package exports the function `personas`, but importing this submodule rebinds
+    `llm_magics.personas` to the module; making the module callable keeps both working."""
+
+    def __call__(self) -> list[Persona]:
+        return personas()
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -56,9 +56,9 @@ class RunTable(list):  # type: ignore[type-arg]
     COLUMNS = ("id", "kind", "title", "status", "provider:model", "when")
 
     def _rows(self, clip: bool) -> list[tuple[str, ...]]:
-        out = []
+        out: list[tuple[str, ...]] = []
         for r in self:
-            title, target = (_clip(r.title, 50), _clip(_target(r), 40)) if clip else (r.title, _target(r))
+            title, target = (_clip(r.title, 50), _clip(_target(r), 56)) if clip else (r.title, _target(r))
             out.append((r.id, r.kind, title, r.status, target, _when(r.created_at)))
         return out
 

@@ -212,7 +212,7 @@ class _Targets:
         self._cache[default.name] = default
         same = stored is not None and not provider and stored.provider == default.name
         level = spec.model if spec.provider in (None, default.name) else None
-        self.model = model or (stored.model if same else None) or level or default.default_model
+        self.model = model or (stored.model if stored is not None and same else None) or level or default.default_model
 
     def _make(self, p: Provider) -> Provider:
         self.created.append(p)
@@ -295,26 +295,36 @@ async def arun_workflow(
         spec = load_workflow(spec_or_name)
     personas = _resolve_personas(spec)
     params = {"temperature": temperature, "max_tokens": max_tokens}
-    if stored is not None:
-        run = stored
-        run.resumes += 1
-    else:
-        inputs = _bind_inputs(spec, input)
+    inputs = _bind_inputs(spec, input) if stored is None else stored.inputs
     targets = _Targets(spec, provider, model, params, stored)
     try:
         step_targets = {s.id: targets.for_step(s) for s in spec.steps}
-        if stored is None:
+        if stored is not None:
+            run = stored
+            run.resumes += 1
+        else:
             run = WorkflowRun(
                 id=new_run_id(), workflow=spec.name, spec_yaml=spec.to_yaml(), inputs=inputs,
                 steps={sid: StepResult(sid, persona=_label(personas[sid])) for sid in spec.order()},
                 description=spec.description,
             )
             run._spec = spec
-        run.provider, run.model, run.base_url = targets.default.name, targets.model, targets.base_url
+        run.provider, run.model, run.base_url = targets.default.name, targets.model, _public_url(targets.base_url)
         return await execute(run, spec, targets=step_targets, personas=personas, on_event=on_event or null_sink,
                              history=hist, max_concurrency=max_concurrency, notices=targets.notices)
     finally:
         await targets.aclose()
+
+
+def _public_url(url: str | None) -> str | None:
+    """The base URL without any user:password part (runs are stored and shown)."""
+    if not url or "@" not in url:
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def _label(persona: Persona | None) -> str | None:

@@ -34,3 +34,13 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 
 # The shared fake OpenAI/Moonshot/Anthropic server (see tests/fakeserver.py for its interface).
 from tests.fakeserver import fake_server  # noqa: E402,F401
+
+
+@pytest.fixture
+def ip() -> Iterator[object]:
+    """The one in-process IPython shell, with the extension loaded (use this, never start_ipython)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "llm_magics")
+    yield shell

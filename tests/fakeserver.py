@@ -36,6 +36,9 @@ Interface (attributes may be changed by a test at any time)
                     `after_chunks=N` the stream starts normally (200) and the error object is
                     sent mid-stream after N content chunks (OpenAI ``data: {"error": …}``,
                     Anthropic ``event: error``), then the stream ends.
+    drop_next(times=1)
+                    the next `times` generation requests are read, then the connection is
+                    closed without any response (a connection failure before the first byte)
     reset()         clears requests, queued failures and every switch below.
 
 Stream switches (apply to every streamed response while set)
@@ -67,7 +70,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import socket
 import threading
 import time
@@ -78,87 +80,19 @@ from typing import Any
 
 import pytest
 
+from tests._fakewire import (
+    DEFAULT_MESSAGES,
+    DEFAULT_MODELS,
+    anthropic_events,
+    dumps,
+    echo_reply,
+    openai_events,
+    split_chunks,
+    think_reply,
+    usage_counts,
+)
+
 __all__ = ["FakeLLMServer", "RecordedRequest", "fake_server", "echo_reply", "split_chunks", "DEFAULT_MODELS"]
-
-DEFAULT_MODELS = [
-    "kimi-k2-0905-preview",
-    "kimi-k2-0711-preview",
-    "kimi-k2-turbo-preview",
-    "kimi-k2-thinking",
-    "kimi-k2-thinking-turbo",
-    "kimi-k2.5",
-    "kimi-latest",
-    "moonshot-v1-8k",
-    "moonshot-v1-32k",
-    "moonshot-v1-128k",
-    "gpt-4o-mini",
-    "gpt-4o",
-    "claude-sonnet-4-5",
-    "claude-haiku-4-5",
-]
-
-DEFAULT_MESSAGES = {
-    "invalid_request_error": "Invalid request: the request body is malformed or a parameter is out of range",
-    "content_filter": "The request was rejected because it was considered high risk",
-    "invalid_authentication_error": "Invalid Authentication",
-    "permission_denied_error": "The API you are accessing is not open",
-    "exceeded_current_quota_error": "Your account is suspended, please check your plan and billing details",
-    "resource_not_found_error": "Not found the model or Permission denied",
-    "rate_limit_reached_error": "Your account reached organization max RPM",
-    "engine_overloaded_error": "The engine is currently overloaded, please try again later",
-    "server_error": "Internal server error",
-    "gateway_timeout": "Gateway Timeout",
-    "authentication_error": "invalid x-api-key",
-    "not_found_error": "model not found",
-    "rate_limit_error": "Number of request tokens has exceeded your per-minute rate limit",
-    "overloaded_error": "Overloaded",
-    "api_error": "Internal server error",
-}
-
-_CHUNK_RE = re.compile(r"\s*\S+\s*|\s+")
-
-
-def split_chunks(text: str) -> list[str]:
-    """Words with their trailing whitespace; joining the list gives `text` back exactly."""
-    return _CHUNK_RE.findall(text)
-
-
-def _last_user(req: dict[str, Any]) -> str:
-    for msg in reversed(req.get("messages") or []):
-        if msg.get("role") == "user":
-            content = msg.get("content")
-            if isinstance(content, list):  # Anthropic / OpenAI content blocks
-                return " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
-            return str(content or "")
-    return ""
-
-
-def _system(req: dict[str, Any]) -> str:
-    if isinstance(req.get("system"), str):
-        return str(req["system"])
-    for msg in req.get("messages") or []:
-        if msg.get("role") == "system":
-            return str(msg.get("content") or "")
-    return ""
-
-
-def echo_reply(req: dict[str, Any]) -> str:
-    """Deterministic reply naming the model, the system prompt's first line and the last user text."""
-    system = _system(req).strip().splitlines()
-    head = f" [system: {system[0]}]" if system else ""
-    return f"Echo from {req.get('model')}{head}: {_last_user(req)}"
-
-
-def think_reply(req: dict[str, Any]) -> str:
-    return f"Let me think about '{_last_user(req)}' step by step."
-
-
-def _count_words(req: dict[str, Any]) -> int:
-    n = len(str(req.get("system") or "").split())
-    for msg in req.get("messages") or []:
-        c = msg.get("content")
-        n += len((c if isinstance(c, str) else json.dumps(c)).split())
-    return n
 
 
 @dataclass
@@ -210,7 +144,7 @@ class FakeLLMServer:
         class Handler(_Handler):
             server_ref = fake
 
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
+        self._httpd = _QuietServer((host, port), Handler)
         self._httpd.daemon_threads = True
         self.port: int = self._httpd.server_address[1]
         self.root_url = f"http://{host}:{self.port}"
@@ -222,6 +156,7 @@ class FakeLLMServer:
         with self._lock:
             self.requests.clear()
             self._failures.clear()
+        self._drops = 0
         self.fragment = False
         self.keepalive = False
         self.line_ending = "\n"
@@ -248,6 +183,17 @@ class FakeLLMServer:
                 _Failure(status, error_type, message or DEFAULT_MESSAGES.get(error_type, error_type), times,
                          dict(headers or {}), after_chunks, path)
             )
+
+    def drop_next(self, times: int = 1) -> None:
+        with self._lock:
+            self._drops += times
+
+    def _take_drop(self) -> bool:
+        with self._lock:
+            if self._drops > 0:
+                self._drops -= 1
+                return True
+        return False
 
     def release_stalls(self) -> None:
         self._release.set()
@@ -295,8 +241,15 @@ class FakeLLMServer:
 
 
 # ------------------------------------------------------------------------------------------
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+class _QuietServer(ThreadingHTTPServer):
+    """Clients hanging up (resets, broken pipes) are normal in these tests: no tracebacks."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -330,7 +283,7 @@ class _Handler(BaseHTTPRequestHandler):
         return rec
 
     def _send_json(self, rec: RecordedRequest, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
-        data = _dumps(obj).encode()
+        data = dumps(obj).encode()
         rec.status = status
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -387,6 +340,8 @@ class _Handler(BaseHTTPRequestHandler):
         rec = self._begin()
         try:
             path = self.path.split("?", 1)[0].rstrip("/")
+            if self.server_ref._take_drop():
+                raise _Abort()
             if path in ("/v1/chat/completions", "/chat/completions"):
                 self._chat(rec, anthropic=False)
             elif path in ("/v1/messages", "/messages"):
@@ -445,17 +400,18 @@ class _Handler(BaseHTTPRequestHandler):
         if not req.get("stream"):
             self._non_stream(rec, req, anthropic, model, text, reasoning)
             return
-        events = (self._anthropic_events if anthropic else self._openai_events)(req, model, text, reasoning)
+        if anthropic:
+            events = anthropic_events(req, model, text, reasoning, finish=srv.finish)
+        else:
+            events = openai_events(req, model, text, reasoning, finish=srv.finish, usage_style=srv.usage_style,
+                                   send_done=srv.send_done)
         self._stream(rec, req, model, events)
-
-    def _usage(self, req: dict[str, Any], text: str, reasoning: str) -> tuple[int, int]:
-        return _count_words(req), len(split_chunks(text)) + len(split_chunks(reasoning))
 
     def _non_stream(self, rec: RecordedRequest, req: dict[str, Any], anthropic: bool, model: str, text: str, reasoning: str) -> None:
         srv = self.server_ref
         ttft, _ = srv.pacing.get(model, srv.default_pacing)
         srv._sleep(ttft)
-        prompt, completion = self._usage(req, text, reasoning)
+        prompt, completion = usage_counts(req, text, reasoning)
         if anthropic:
             content: list[dict[str, Any]] = []
             if reasoning:
@@ -475,66 +431,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(rec, 200, body)
 
     # -- event builders: yield (is_content_chunk, sse_event_text_without_terminator) ----
-    def _openai_events(self, req: dict[str, Any], model: str, text: str, reasoning: str) -> Iterator[tuple[bool, str]]:
-        srv = self.server_ref
-        base = '{"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1700000000,"model":%s,"choices":' % _dumps(model)
-        yield False, "data: " + base + '[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}'
-        for piece in split_chunks(reasoning):
-            yield True, "data: " + base + '[{"index":0,"delta":{"reasoning_content":%s},"finish_reason":null}]}' % _dumps(piece)
-        for piece in split_chunks(text):
-            yield True, "data: " + base + '[{"index":0,"delta":{"content":%s},"finish_reason":null}]}' % _dumps(piece)
-        if not srv.finish:
-            return
-        prompt, completion = self._usage(req, text, reasoning)
-        usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-        style = srv.usage_style
-        if style == "auto":
-            style = "openai" if (req.get("stream_options") or {}).get("include_usage") else "moonshot"
-        finish: dict[str, Any] = {"index": 0, "delta": {}, "finish_reason": "stop"}
-        if style in ("moonshot", "both"):
-            finish["usage"] = usage
-        yield False, "data: " + base + _dumps([finish]) + "}"
-        if style in ("openai", "both"):
-            yield False, "data: " + base + '[],"usage":' + _dumps(usage) + "}"
-        if srv.send_done:
-            yield False, "data: [DONE]"
-
-    def _anthropic_events(self, req: dict[str, Any], model: str, text: str, reasoning: str) -> Iterator[tuple[bool, str]]:
-        srv = self.server_ref
-        prompt, completion = self._usage(req, text, reasoning)
-
-        def ev(name: str, obj: dict[str, Any]) -> str:
-            return f"event: {name}\ndata: {_dumps(obj)}"
-
-        yield False, ev("message_start", {"type": "message_start", "message": {
-            "id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [],
-            "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": prompt, "output_tokens": 1}}})
-        yield False, ev("ping", {"type": "ping"})
-        index = 0
-        if reasoning:
-            yield False, ev("content_block_start", {"type": "content_block_start", "index": 0,
-                                                    "content_block": {"type": "thinking", "thinking": ""}})
-            for piece in split_chunks(reasoning):
-                yield True, ev("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                       "delta": {"type": "thinking_delta", "thinking": piece}})
-            yield False, ev("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                    "delta": {"type": "signature_delta", "signature": "sig"}})
-            yield False, ev("content_block_stop", {"type": "content_block_stop", "index": 0})
-            index = 1
-        yield False, ev("content_block_start", {"type": "content_block_start", "index": index,
-                                                "content_block": {"type": "text", "text": ""}})
-        for piece in split_chunks(text):
-            yield True, ev("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                   "delta": {"type": "text_delta", "text": piece}})
-        if not srv.finish:
-            return
-        yield False, ev("content_block_stop", {"type": "content_block_stop", "index": index})
-        yield False, ev("message_delta", {"type": "message_delta",
-                                          "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                                          "usage": {"input_tokens": prompt, "output_tokens": completion}})
-        yield False, ev("message_stop", {"type": "message_stop"})
-
-    # -- the streaming writer -----------------------------------------------------------
     def _fast_path(self) -> bool:
         srv = self.server_ref
         return not (srv.fragment or srv.disconnect_after is not None or srv.stall_after is not None)
@@ -592,7 +488,7 @@ class _Handler(BaseHTTPRequestHandler):
                 pending = b""
         if mid is not None:
             err = self._error_body(anthropic, mid.error_type, mid.message)
-            text = (f"event: error{nl}data: {_dumps(err)}" if anthropic else f"data: {_dumps(err)}") + sep
+            text = (f"event: error{nl}data: {dumps(err)}" if anthropic else f"data: {dumps(err)}") + sep
             pending += text.encode()
         self._flush(pending, rng)
         self._end_stream()
@@ -608,7 +504,7 @@ class _Handler(BaseHTTPRequestHandler):
             step = rng.randint(1, 7)
             self._write(data[pos:pos + step])
             pos += step
-            time.sleep(0.0005)
+            time.sleep(0.0002)
 
 
 @pytest.fixture

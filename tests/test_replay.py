@@ -188,12 +188,9 @@ def test_cassette_from_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert strip_replay_label(run_sync(get_provider("replay").complete(_msgs("env"))).text) == text
 
 
-def test_record_magic_starts_reports_and_stops(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_record_magic_starts_reports_and_stops(ip: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from IPython.core.error import UsageError
-    from IPython.testing.globalipapp import get_ipython
 
-    ip = get_ipython()
-    ip.run_line_magic("load_ext", "llm_magics")
     path = tmp_path / "magic.jsonl"
     ip.run_line_magic("llm", "record")
     assert "Not recording" in capsys.readouterr().out
@@ -220,7 +217,7 @@ def test_discussion_recorded_against_fake_server_replays_to_the_same_transcript(
     topic = "Should we ship the password reset redesign on Friday?"
 
     def shape(tr: Any) -> list[tuple[Any, ...]]:
-        rows = [(t.persona, t.round, t.kind, t.stance, t.status, strip_replay_label(t.text)) for t in tr.messages]
+        rows: list[tuple[Any, ...]] = [(t.persona, t.round, t.kind, t.stance, t.status, strip_replay_label(t.text)) for t in tr.messages]
         final = tr.final
         if final is not None:
             rows.append((final.kind, final.by, final.winner, final.agreed, strip_replay_label(final.text)))

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import html
+import importlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -83,7 +84,7 @@ def _list(argv: list[str]) -> Any:
     args = parse(parser, argv)
     if args is None:
         return None
-    from llm_magics import personas as P
+    import llm_magics.personas as P  # noqa: F811
 
     if args.pick:
         from llm_magics._commands._run import in_kernel
@@ -149,7 +150,7 @@ def _add(argv: list[str], cell: str | None) -> None:
         )
     persona = Persona(
         name=name, role=args.role, system_prompt=prompt, bio=args.bio, emoji=args.emoji,
-        color=args.color, aliases=tuple(args.alias), source="user",  # type: ignore[arg-type]
+        color=args.color, aliases=tuple(args.alias), source="user",
     )
     if any(b.name.casefold() == persona.name.casefold() for b in builtin_personas()) and not args.force:
         raise ConfigurationError(
@@ -180,7 +181,7 @@ def _select(argv: list[str]) -> None:
     args = parse(parser, argv)
     if args is None:
         return None
-    from llm_magics import personas as P
+    import llm_magics.personas as P  # noqa: F811
 
     if args.clear or not args.names:
         if not args.clear:

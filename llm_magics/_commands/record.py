@@ -18,7 +18,9 @@ to a JSONL cassette. Publish the cassette with your notebook; anyone can then ru
 
 
 def _parser() -> SubParser:
-    p = SubParser("%llm record", description=_USAGE)
+    import argparse
+
+    p = SubParser("%llm record", description=_USAGE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("path", nargs="?", help="cassette file to write (appended to), or 'stop'")
     p.add_argument("--overwrite", action="store_true", help="start the file afresh instead of appending")
     return p

@@ -1,4 +1,4 @@
-"""`%%workflow [NAME] [--provider P] [--model M] [--out VAR] [--resume RUN_ID]`.
+"""`%%workflow [NAME] [--provider P] [--model M] [--out VAR]` and `%workflow --resume RUN_ID`.
 
 With NAME the cell is the workflow's input; without it the cell is a YAML spec (which may carry
 its input in an `input:` field). A failed step does not raise: the report shows which step
@@ -27,7 +27,7 @@ def main(shell: Any, args: Any, cell: str) -> None:
         if args.name:
             raise ConfigurationError(
                 f"%%workflow --resume {args.resume} takes no NAME: the run stores its own workflow and input.",
-                hint=f"Use `%%workflow --resume {args.resume}` on its own.",
+                hint=f"Use `%workflow --resume {args.resume}` on its own.",
             )
         if text.strip():
             print("Note: the cell is ignored with --resume (the run's stored input is used).", file=sys.stderr)

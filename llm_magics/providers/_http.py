@@ -240,8 +240,10 @@ class HTTPProvider(Provider):
             await self.limiter.acquire()
             err: LLMError
             try:
-                request = client.build_request(method, self._url(path), json=body, headers=headers, params=params,
-                                               **({"timeout": timeout} if timeout is not None else {}))
+                request = client.build_request(
+                    method, self._url(path), json=body, headers=headers, params=params,
+                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                )
                 response = await client.send(request, stream=True)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 err = self._connection_error(exc)

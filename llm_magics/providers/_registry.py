@@ -144,6 +144,9 @@ class _Registry(Mapping[str, ProviderSpec]):
     # Names every module may use instead of spelling a provider name.
     KIMI = "kimi"
     OFFLINE = "offline"
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
+    OPENAI_COMPATIBLE = "openai-compatible"
     REPLAY = "replay"
 
     def register(self, spec: ProviderSpec) -> None:

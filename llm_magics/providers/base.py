@@ -192,6 +192,8 @@ class CheckReport:
     suggestions: list[str] = field(default_factory=list)
     error: str | None = None
     hints: list[str] = field(default_factory=list)
+    #: HTTP status of the failure, when there was one (401 → key/region diagnosis).
+    error_status: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -327,6 +329,7 @@ class Provider(ABC):
             models = await self.list_models()
         except LLMError as exc:
             report.error = str(exc)
+            report.error_status = exc.status
             report.latency_s = time.perf_counter() - t0
             return report
         report.latency_s = time.perf_counter() - t0

@@ -48,7 +48,7 @@ def _usage(raw: Any) -> Usage | None:
 class OpenAIProvider(HTTPProvider):
     """Chat completions over HTTP (``POST {base_url}/chat/completions``)."""
 
-    name: ClassVar[str] = PROVIDERS["openai"].name
+    name: ClassVar[str] = PROVIDERS[PROVIDERS.OPENAI].name
     #: Ask for a final usage chunk (``stream_options.include_usage``); servers that reject it turn it off.
     stream_usage_option: ClassVar[bool] = True
     #: Delta fields that carry reasoning text (Moonshot/DeepSeek: reasoning_content; vLLM/OpenRouter: reasoning).
@@ -203,6 +203,7 @@ class OpenAIProvider(HTTPProvider):
         except LLMError:
             ids = []
         suggestions = closest(model, ids)
+        hint: str | None
         if suggestions:
             hint = "Did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "? All IDs: `%llm models --refresh`."
         elif ids:

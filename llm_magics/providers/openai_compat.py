@@ -19,7 +19,7 @@ __all__ = ["OpenAICompatibleProvider"]
 
 
 class OpenAICompatibleProvider(OpenAIProvider):
-    name: ClassVar[str] = PROVIDERS["openai-compatible"].name
+    name: ClassVar[str] = PROVIDERS[PROVIDERS.OPENAI_COMPATIBLE].name
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -186,14 +186,7 @@ class Cassette:
         return hits[n % len(hits)]
 
     def _missing(self, model: str, request: Mapping[str, Any]) -> ConfigurationError:
-        wanted = json.dumps({"model": model, **request}, sort_keys=True, ensure_ascii=False)
-        best: Interaction | None = None
-        best_ratio = -1.0
-        for inter in self.interactions:
-            have = json.dumps({"model": inter.model, **inter.request}, sort_keys=True, ensure_ascii=False)
-            ratio = difflib.SequenceMatcher(None, wanted, have, autojunk=False).quick_ratio()
-            if ratio > best_ratio:
-                best, best_ratio = inter, ratio
+        best = max(self.interactions, key=lambda inter: _likeness(model, request, inter), default=None)
         ask = _last_user_of(request)
         msg = (
             f"This request is not in the cassette {self.path} ({len(self.interactions)} recorded): "
@@ -201,7 +194,7 @@ class Cassette:
         )
         if best is not None:
             msg += (
-                f" Closest recorded request (line {best.line}): model '{best.model}', last user message "
+                f" Closest recorded request: model '{best.model}', last user message "
                 f"\u201c{_short(best.last_user())}\u201d; {_difference(model, request, best)}."
             )
         hint = (
@@ -212,6 +205,20 @@ class Cassette:
 
     def __len__(self) -> int:
         return len(self.interactions)
+
+
+def _likeness(model: str, request: Mapping[str, Any], inter: Interaction) -> tuple[bool, int, float, bool, int]:
+    """Sort key for "closest": same model, longest shared message prefix, most similar last
+    question, same params; ties go to the earliest line (deterministic for any file order)."""
+    mine, theirs = list(request.get("messages", [])), list(inter.request.get("messages", []))
+    shared = 0
+    for a, b in zip(mine, theirs):
+        if a != b:
+            break
+        shared += 1
+    ratio = difflib.SequenceMatcher(None, _last_user_of(request), inter.last_user(), autojunk=False).ratio()
+    same_params = dict(request.get("params", {})) == dict(inter.request.get("params", {}))
+    return (model == inter.model, shared, round(ratio, 6), same_params, -inter.line)
 
 
 def _last_user_of(request: Mapping[str, Any]) -> str:

@@ -80,11 +80,12 @@ class Pane:
         self.status = "streaming"
         self._text: list[str] = []
         self._reasoning: list[str] = []
-        color = opened.color or "#607d8b"
+        color = html.escape(opened.color or "#607d8b", quote=True)
+        tint = f"background:{color}14;" if len(color) == 7 and color.startswith("#") else ""
         sub = f' <span style="font-weight:400;opacity:.7">{html.escape(opened.subtitle)}</span>' if opened.subtitle else ""
         self.title_w = widgets.HTML(
-            f'<div data-pane="{html.escape(self.id, quote=True)}" style="border-left:5px solid {html.escape(color, quote=True)};'
-            f'padding:2px 8px;font-weight:600;background:{html.escape(color, quote=True)}14">'
+            f'<div data-pane="{html.escape(self.id, quote=True)}" style="border-left:5px solid {color};'
+            f'padding:2px 8px;font-weight:600;{tint}">'
             f"{html.escape(opened.title)}{sub}</div>"
         )
         self.title_w.add_class("llm-pane-title")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import html
+import importlib
 import inspect
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -26,15 +27,18 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from llm_magics import personas as _personas
 from llm_magics.personas import Persona
+
+# `llm_magics.personas` is also the public *function* `personas()` on the package, so
+# `from llm_magics import personas` may give the function: take the module itself.
+_personas = importlib.import_module("llm_magics.personas")
 
 __all__ = ["PersonaPicker", "PersonaCard", "ModelPicker"]
 
 _BORDER_OFF = "1px solid #d1d5db"
 
 
-class PersonaCard(widgets.VBox):
+class PersonaCard(widgets.VBox):  # type: ignore[misc]
     """One persona: a big toggle button (emoji + name), role and bio, the prompt on expand."""
 
     def __init__(self, persona: Persona, on_click: Callable[[Persona], None]) -> None:
@@ -90,13 +94,13 @@ class PersonaCard(widgets.VBox):
                 w.remove_class("llm-persona-card-selected")
 
     def matches(self, query: str) -> bool:
-        """Search by name, role, alias or bio (case-insensitive, every word must match)."""
+        """Search by name, role or alias (case-insensitive, every word must match)."""
         p = self.persona
-        hay = " ".join([p.name, p.role, p.bio, *p.aliases]).casefold()
+        hay = " ".join([p.name, p.role, *p.aliases]).casefold()
         return all(word in hay for word in query.casefold().split())
 
 
-class PersonaPicker(widgets.VBox):
+class PersonaPicker(widgets.VBox):  # type: ignore[misc]
     """Selectable persona cards in a grid with a search box.
 
     `value` is the list of selected names (click order; a traitlets trait you can `observe` or
@@ -107,6 +111,7 @@ class PersonaPicker(widgets.VBox):
     value = traitlets.List(traitlets.Unicode(), default_value=[])
 
     def __init__(self, personas: Iterable[Persona | str] | None = None, *, columns_min_px: int = 230) -> None:
+        self._from_outside = True  # the initial value mirrors the session; it is not a user choice
         pool = _personas.personas() if personas is None else [_personas.get_persona(p) for p in personas]
         self._pool = list(dict.fromkeys(pool))
         self.cards: list[PersonaCard] = [PersonaCard(p, self._clicked) for p in self._pool]
@@ -129,11 +134,12 @@ class PersonaPicker(widgets.VBox):
             ),
         )
         self.grid.add_class("llm-persona-grid")
-        header = widgets.HBox([self.search, self.clear_button], layout=widgets.Layout(align_items="center", gap="8px"))
+        header = widgets.HBox([self.search, self.clear_button], layout=widgets.Layout(align_items="center", grid_gap="8px"))
         super().__init__([header, self.summary, self.grid], layout=widgets.Layout(width="100%"))
         self.add_class("llm-persona-picker")
         known = {p.name for p in self._pool}
         self.value = [p.name for p in _personas.selection() if p.name in known]
+        self._from_outside = False
         self._refresh()
         _personas.on_selection_change(self._external_change)
 
@@ -148,7 +154,8 @@ class PersonaPicker(widgets.VBox):
         if not hasattr(self, "cards"):
             return
         self._refresh()
-        _personas.select(self.selected_personas)
+        if not self._from_outside:
+            _personas.select(self.selected_personas)
 
     @property
     def selected_personas(self) -> list[Persona]:
@@ -184,10 +191,15 @@ class PersonaPicker(widgets.VBox):
         self.toggle(persona)
 
     def _external_change(self, chosen: list[Persona]) -> None:
+        # Mirror only: a picker showing a subset must not push its subset back as the selection.
         known = {p.name for p in self._pool}
         names = [p.name for p in chosen if p.name in known]
         if names != list(self.value):
-            self.value = names
+            self._from_outside = True
+            try:
+                self.value = names
+            finally:
+                self._from_outside = False
 
     # ── search and display ───────────────────────────────────────────────────────────────
     @property
@@ -262,8 +274,9 @@ def fetch_models(provider: str, *, refresh: bool = False) -> _ModelList:
     from llm_magics.providers._registry import PROVIDERS, get_provider
 
     spec = PROVIDERS[provider]
+    catalog: Any
     try:
-        from llm_magics import catalog  # type: ignore[attr-defined]
+        catalog = importlib.import_module("llm_magics.catalog")
     except ImportError:
         catalog = None
     try:
@@ -273,7 +286,10 @@ def fetch_models(provider: str, *, refresh: bool = False) -> _ModelList:
                 from llm_magics._sync import run_sync
 
                 result = run_sync(result)  # type: ignore[arg-type]
-            return _ModelList(list(result.ids), str(result.source), fetched_at=getattr(result, "fetched_at", None))
+            return _ModelList(
+                list(result.ids), str(result.source), str(getattr(result, "note", "") or ""),
+                fetched_at=getattr(result, "fetched_at", None),
+            )
         from llm_magics._sync import run_sync
 
         prov = get_provider(spec.name)
@@ -287,7 +303,7 @@ def fetch_models(provider: str, *, refresh: bool = False) -> _ModelList:
         return _builtin(spec, f"Could not fetch the model list ({first}).")
 
 
-class ModelPicker(widgets.VBox):
+class ModelPicker(widgets.VBox):  # type: ignore[misc]
     """Provider and model dropdowns, filled from `/v1/models` (cached) with a built-in fallback.
 
     A change by the user goes to `config.set_session(provider=…, model=…)`. The model list is
@@ -354,22 +370,20 @@ class ModelPicker(widgets.VBox):
             has_key = not spec.needs_key or resolve_key(spec) is not None
         except Exception:  # noqa: BLE001 - a broken key store must not break the picker
             has_key = False
-        if not has_key:
-            self._show(spec, _builtin(spec), prefer, apply, has_key=False)
-            return
+        # Without a key the catalog uses no network (cache or built-in list), so this is quick.
         future = _pool().submit(fetch_models, spec.name, refresh=refresh)
         try:
             result = future.result(timeout=self.timeout_s)
         except concurrent.futures.TimeoutError:
-            self._show(spec, _builtin(spec, "Still fetching the model list…"), prefer, apply, has_key=True)
+            self._show(spec, _builtin(spec, "Still fetching the model list…"), prefer, apply, has_key=has_key)
 
             def late(f: concurrent.futures.Future[_ModelList]) -> None:
                 if gen == self._generation and not f.cancelled() and f.exception() is None:
-                    self._show(spec, f.result(), self.model.value, False, has_key=True)
+                    self._show(spec, f.result(), self.model.value, False, has_key=has_key)
 
             future.add_done_callback(late)
             return
-        self._show(spec, result, prefer, apply, has_key=True)
+        self._show(spec, result, prefer, apply, has_key=has_key)
 
     def _show(self, spec: Any, models: _ModelList, prefer: str | None, apply: bool, *, has_key: bool) -> None:
         self.models = models
@@ -393,26 +407,26 @@ class ModelPicker(widgets.VBox):
         esc = html.escape
         parts: list[str] = []
         if not has_key:
-            env = " or ".join(spec.key_env)
+            env = "</code> or <code>".join(esc(v) for v in spec.key_env)
             parts.append(
                 f"⚠ No key for {esc(spec.title)}. Add one with <code>%llm keys add {esc(spec.name)}</code>"
-                + (f" or set <code>{esc(env)}</code>" if env else "")
+                + (f" or set <code>{env}</code>" if env else "")
                 + "."
             )
-        if models.note:
-            parts.append(esc(models.note))
         n = len(models.ids)
-        if models.source == "live":
-            parts.append(f"{n} models from the server.")
+        if models.note and (has_key or "key" not in models.note):
+            parts.append(esc(models.note[:1].upper() + models.note[1:]) + ("" if models.note.endswith(".") else "."))
+        elif models.source == "live":
+            parts.append(f"{n} models reported by the provider just now.")
         elif models.source == "cache":
             when = f" (fetched {esc(str(models.fetched_at))})" if models.fetched_at else ""
             parts.append(f"{n} models from the cache{when}; ↻ fetches them again.")
         elif n:
             date = f" as of {esc(spec.builtin_models_date)}" if spec.builtin_models_date else ""
             parts.append(f"Built-in model list{date}.")
-        else:
-            parts.append("No model list available; type the model ID in <code>%llm config model=…</code>.")
-        color = "#b45309" if not has_key or models.note else "#4b5563"
+        if not n:
+            parts.append("Set the model ID with <code>%llm config model=ID</code>.")
+        color = "#b45309" if not has_key or models.source == "builtin" else "#4b5563"
         return f'<span style="color:{color};font-size:0.9em">{" ".join(parts)}</span>'
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:

@@ -1,0 +1,25 @@
+"""`%llm models [PROVIDER] [--refresh]`: the model IDs, and where the list came from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llm_magics._commands._args import SubParser, parse
+
+HELP = "model IDs from /v1/models (cached for an hour; dated built-in list when offline)"
+
+__all__ = ["HELP", "main"]
+
+
+def main(shell: Any, argv: list[str], cell: str | None) -> Any:
+    p = SubParser("%llm models", description=HELP)
+    p.add_argument("provider", nargs="?", default=None, help="provider name; default: the configured one")
+    p.add_argument("--refresh", action="store_true", help="fetch now instead of using the hour-old cache")
+    args = parse(p, argv)
+    if args is None:
+        return None
+    from llm_magics import catalog
+    from llm_magics._commands._table import show
+
+    show(catalog.list_models(args.provider, refresh=args.refresh))
+    return None
