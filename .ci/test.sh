@@ -26,6 +26,9 @@ echo "::: installing llm-magics[test,bench]"
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 export PYTHONDONTWRITEBYTECODE=1
+echo "::: mypy --strict (core: providers, orchestration, stores)"
+.venv/bin/python -m mypy
+
 echo "::: pytest"
 set +e
 .venv/bin/python -m pytest tests notebooks --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider "$@"
