@@ -20,9 +20,14 @@ if [ ! -x .venv/bin/python ]; then
   echo "::: creating .venv"
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -U pip >/dev/null
+# pip's output minus the "Location … is ignored" lines some machine-wide pip configs produce.
+pip_install() {
+  .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2>&1 | { grep -v "is neither a file nor a directory" || true; }
+  return "${PIPESTATUS[0]}"
+}
+pip_install -U pip
 echo "::: installing llm-magics[test,bench]"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+pip_install -e '.[test,bench]'
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 export PYTHONDONTWRITEBYTECODE=1

@@ -13,7 +13,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from llm_magics._workflow_run import RERUN_STATUSES, StepResult, WorkflowRun
+from llm_magics._workflow_run import RERUN_STATUSES, WorkflowRun
 from llm_magics._workflow_spec import StepSpec, WorkflowSpec, render_prompt
 from llm_magics.events import (
     Event,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from llm_magics.discussion import Transcript, adiscuss, discuss
+from llm_magics.discussion import Transcript, discuss
 from llm_magics.errors import LLMError
 from llm_magics.events import Notice, PaneOpened, RunFinished, RunStarted
 from llm_magics.history import History, default_history

@@ -118,7 +118,7 @@ async def abuild_report(provider_name: str | None = None) -> list[str]:
             lines.append(f"  verdict:    key rejected (401) — {fix}.")
         elif report.error:
             hint = report.error.split("→", 1)[1].strip() if "→" in report.error else ""
-            lines.append(f"  verdict:    not working" + (f" — {hint}" if hint else "."))
+            lines.append("  verdict:    not working" + (f" — {hint}" if hint else "."))
         else:
             pick = report.suggestions[0] if report.suggestions else "an ID from `%llm models`"
             lines.append(f"  verdict:    reachable, but set a model that exists: `%llm config model={pick}`.")

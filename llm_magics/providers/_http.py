@@ -34,6 +34,7 @@ from llm_magics.errors import (
     StreamInterrupted,
 )
 from llm_magics.providers._sse import SSEDecoder, SSEvent
+from llm_magics.providers._suggest import closest
 from llm_magics.providers.base import Provider
 from llm_magics.providers.retry import RateLimiter, RetryPolicy, limiter_for, parse_retry_after
 
@@ -223,6 +224,25 @@ class HTTPProvider(Provider):
             provider=self.name,
             hint=f"Check the network and the base URL ({self.base_url}); raise connect_timeout/read_timeout if "
                  "the server is just slow.",
+        )
+
+    async def _model_not_found(self, model: str, err: ModelNotFoundError) -> ModelNotFoundError:
+        """The 404 again, now naming the model and the closest IDs the server offers."""
+        try:
+            ids = [m.id for m in await self.list_models()]
+        except LLMError:
+            ids = []
+        suggestions = closest(model, ids)
+        hint: str | None
+        if suggestions:
+            hint = "Did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "? All IDs: `%llm models --refresh`."
+        elif ids:
+            hint = f"{len(ids)} models are available; list them with `%llm models --refresh`."
+        else:
+            hint = err.hint
+        return ModelNotFoundError(
+            f"Model '{model}' was not found at {self.host}.", suggestions=suggestions, provider=self.name,
+            status=err.status, error_type=err.error_type, hint=hint,
         )
 
     async def _send(self, method: str, path: str, body: Any = None, *, stream: bool,

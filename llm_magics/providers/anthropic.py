@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 from llm_magics.errors import ConfigurationError, LLMError, ModelNotFoundError, ProviderError, StreamInterrupted
 from llm_magics.providers._http import CONTROL_OPTIONS, HTTPProvider, attach_partial, ended_early, interrupted
 from llm_magics.providers._registry import PROVIDERS
-from llm_magics.providers._suggest import closest
 from llm_magics.providers.base import Chunk, Completion, Message, ModelInfo, Usage
 
 __all__ = ["AnthropicProvider", "ANTHROPIC_VERSION"]
@@ -157,17 +156,6 @@ class AnthropicProvider(HTTPProvider):
                 break
             after = str(obj["last_id"])
         return out
-
-    async def _model_not_found(self, model: str, err: ModelNotFoundError) -> ModelNotFoundError:
-        try:
-            ids = [m.id for m in await self.list_models()]
-        except LLMError:
-            ids = []
-        suggestions = closest(model, ids)
-        hint = ("Did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "? All IDs: `%llm models --refresh`."
-                if suggestions else err.hint)
-        return ModelNotFoundError(f"Model '{model}' was not found at {self.host}.", suggestions=suggestions,
-                                  provider=self.name, status=err.status, error_type=err.error_type, hint=hint)
 
 
 def _epoch(value: Any) -> int | None:

@@ -18,7 +18,6 @@ from llm_magics.errors import ConfigurationError, LLMError, ModelNotFoundError, 
 from llm_magics.providers._http import CONTROL_OPTIONS, HTTPProvider, attach_partial, ended_early, interrupted
 from llm_magics.providers._registry import PROVIDERS
 from llm_magics.providers._sse import DONE
-from llm_magics.providers._suggest import closest
 from llm_magics.providers.base import Chunk, Completion, Message, ModelInfo, Usage
 
 __all__ = ["OpenAIProvider"]
@@ -195,22 +194,3 @@ class OpenAIProvider(HTTPProvider):
                     context_length=item.get("context_length") if isinstance(item.get("context_length"), int) else None,
                 ))
         return out
-
-    async def _model_not_found(self, model: str, err: ModelNotFoundError) -> ModelNotFoundError:
-        """The 404 again, now naming the model and the closest IDs the server offers."""
-        try:
-            ids = [m.id for m in await self.list_models()]
-        except LLMError:
-            ids = []
-        suggestions = closest(model, ids)
-        hint: str | None
-        if suggestions:
-            hint = "Did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "? All IDs: `%llm models --refresh`."
-        elif ids:
-            hint = f"{len(ids)} models are available; list them with `%llm models --refresh`."
-        else:
-            hint = err.hint
-        return ModelNotFoundError(
-            f"Model '{model}' was not found at {self.host}.", suggestions=suggestions, provider=self.name,
-            status=err.status, error_type=err.error_type, hint=hint,
-        )
