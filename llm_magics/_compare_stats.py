@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from llm_magics._fmt import fmt_rate, fmt_seconds
 from llm_magics.errors import ConfigurationError
 
 __all__ = [
@@ -118,22 +119,11 @@ def summarize(values: Iterable[float | int | None]) -> Stat | None:
     return Stat(statistics.median(vals), min(vals), max(vals), stdev, len(vals))
 
 
-def fmt_seconds(x: float) -> str:
-    """0.0042 → '4 ms', 0.314 → '0.31 s', 2.43 → '2.4 s', 31.2 → '31 s'."""
-    if x < 0.1:
-        return f"{x * 1000:.0f} ms"
-    if x < 1:
-        return f"{x:.2f} s"
-    if x < 10:
-        return f"{x:.1f} s"
-    return f"{x:.0f} s"
-
-
 def _fmt_value(metric: str, x: float) -> str:
     if metric in ("ttft", "latency"):
         return fmt_seconds(x)
     if metric == "tokens_per_s":
-        return f"{x:.0f} tok/s" if x >= 10 else f"{x:.1f} tok/s"
+        return fmt_rate(x)
     return f"{x:.0f} tok"
 
 

@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from llm_magics._fmt import stream_summary
 from llm_magics.providers.base import Usage
 
 __all__ = ["Turn", "Outcome", "Transcript", "turn_summary"]
@@ -79,19 +80,8 @@ class Outcome:
 
 
 def turn_summary(turn: Turn) -> str:
-    """ "TTFT 0.31 s · 2.40 s · 412 tok · 171 tok/s" (the parts that are known)."""
-    parts: list[str] = []
-    if turn.ttft_s is not None:
-        parts.append(f"TTFT {turn.ttft_s:.2f} s")
-    if turn.latency_s is not None:
-        parts.append(f"{turn.latency_s:.2f} s")
-    tokens = turn.usage.completion_tokens if turn.usage else None
-    if tokens:
-        parts.append(f"{tokens} tok")
-        gen = (turn.latency_s or 0) - (turn.ttft_s or 0)
-        if gen > 0:
-            parts.append(f"{tokens / gen:.0f} tok/s")
-    return " · ".join(parts)
+    """ "TTFT 0.31 s · 2.4 s · 412 tok · 171 tok/s" (the parts that are known)."""
+    return stream_summary(turn.ttft_s, turn.latency_s, turn.usage.completion_tokens if turn.usage else None)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from llm_magics._fmt import stream_summary
 from llm_magics.providers.base import Usage
 
 if TYPE_CHECKING:
@@ -52,17 +53,8 @@ class StepResult:
         return self.usage.total_tokens if self.usage else 0
 
     def summary(self) -> str:
-        """"TTFT 0.31 s · 2.4 s · 412 tok" (what the pane and the step list show)."""
-        parts = []
-        if self.ttft_s is not None:
-            parts.append(f"TTFT {self.ttft_s:.2f} s")
-        if self.duration_s is not None:
-            parts.append(f"{self.duration_s:.1f} s")
-        if self.usage:
-            parts.append(f"{self.usage.total_tokens} tok")
-            if self.duration_s and self.usage.completion_tokens:
-                parts.append(f"{self.usage.completion_tokens / self.duration_s:.0f} tok/s")
-        return " · ".join(parts)
+        """"TTFT 0.31 s · 2.4 s · 412 tok · 171 tok/s" (what the pane and the step list show)."""
+        return stream_summary(self.ttft_s, self.duration_s, self.usage.completion_tokens if self.usage else None)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)

@@ -115,3 +115,21 @@ def test_history_concurrent_writers_lose_nothing(tmp_path) -> None:
     assert [r.id for r in h.list(5, search=ids[1][0])] == [ids[1][0]]
     with pytest.raises(ConfigurationError, match="No run"):
         h.get("r000000000000")
+
+
+def test_did_you_mean_puts_completions_first() -> None:
+    from llm_magics.providers._suggest import closest
+
+    kimi = PROVIDERS["kimi"].builtin_models
+    # The seed's pain: 'kimi-k2-0711' was really 'kimi-k2-0711-preview'.
+    assert closest("kimi-k2-0711", kimi)[0] == "kimi-k2-0711-preview"
+    assert closest("kimi-k2-0905", kimi)[0] == "kimi-k2-0905-preview"
+    assert closest("moonshot-v1-12k", kimi)[0] == "moonshot-v1-128k"
+    assert closest("zzzz", kimi) == []
+
+
+def test_stream_summary_reads_the_same_everywhere() -> None:
+    from llm_magics._fmt import stream_summary
+
+    assert stream_summary(0.314, 2.43, 412) == "TTFT 0.31 s · 2.4 s · 412 tok · 195 tok/s"
+    assert stream_summary(0.004, None, None) == "TTFT 4 ms"

@@ -9,7 +9,11 @@ __all__ = ["closest", "did_you_mean"]
 
 
 def closest(name: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.5) -> list[str]:
-    """The `n` candidates most like `name` (case-insensitive; prefix matches first)."""
+    """The `n` candidates most like `name` (case-insensitive).
+
+    Completions of what was typed come first, shortest first ('kimi-k2-0711' → 'kimi-k2-0711-preview'),
+    then the closest by similarity.
+    """
     pool = list(dict.fromkeys(candidates))
     if not name or not pool:
         return []
@@ -17,10 +21,10 @@ def closest(name: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.
     by_low: dict[str, str] = {}
     for c in pool:
         by_low.setdefault(c.lower(), c)
-    prefixed = [c for c in pool if c.lower().startswith(low) and c.lower() != low]
+    prefixed = sorted((c for c in pool if c.lower().startswith(low) and c.lower() != low), key=len)
     fuzzy = [by_low[m] for m in difflib.get_close_matches(low, list(by_low), n=n + len(prefixed), cutoff=cutoff)]
     out: list[str] = []
-    for c in fuzzy[:1] + prefixed + fuzzy[1:]:
+    for c in prefixed + fuzzy:
         if c not in out:
             out.append(c)
     return out[:n]

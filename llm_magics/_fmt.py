@@ -1,0 +1,43 @@
+"""How numbers read everywhere (panes, transcripts, workflow steps, compare tables): one place."""
+
+from __future__ import annotations
+
+__all__ = ["fmt_seconds", "fmt_rate", "tokens_per_s", "stream_summary"]
+
+
+def fmt_seconds(x: float) -> str:
+    """0.0042 → '4 ms', 0.314 → '0.31 s', 2.43 → '2.4 s', 31.2 → '31 s'."""
+    if x < 0.1:
+        return f"{x * 1000:.0f} ms"
+    if x < 1:
+        return f"{x:.2f} s"
+    if x < 10:
+        return f"{x:.1f} s"
+    return f"{x:.0f} s"
+
+
+def fmt_rate(x: float) -> str:
+    return f"{x:.0f} tok/s" if x >= 10 else f"{x:.1f} tok/s"
+
+
+def tokens_per_s(output_tokens: int | float | None, ttft_s: float | None, latency_s: float | None) -> float | None:
+    """Generation speed: output tokens ÷ (latency − TTFT), so a slow first token is not counted twice."""
+    if not output_tokens or latency_s is None:
+        return None
+    gen = latency_s - (ttft_s or 0.0)
+    return output_tokens / gen if gen > 0 else None
+
+
+def stream_summary(ttft_s: float | None, latency_s: float | None, output_tokens: int | None) -> str:
+    """'TTFT 0.31 s · 2.4 s · 412 tok · 171 tok/s' — the parts that are known."""
+    parts: list[str] = []
+    if ttft_s is not None:
+        parts.append("TTFT " + fmt_seconds(ttft_s))
+    if latency_s is not None:
+        parts.append(fmt_seconds(latency_s))
+    if output_tokens:
+        parts.append(f"{output_tokens} tok")
+        rate = tokens_per_s(output_tokens, ttft_s, latency_s)
+        if rate is not None:
+            parts.append(fmt_rate(rate))
+    return " · ".join(parts)
