@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import threading
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
-__all__ = ["run_sync", "background_loop", "in_background_loop"]
+__all__ = ["run_sync", "sync_twin", "background_loop", "in_background_loop"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
@@ -96,3 +98,20 @@ def run_sync(coro: Coroutine[Any, Any, T], *, grace_s: float = 2.0) -> T:
         except BaseException:
             pass
         raise
+
+
+def sync_twin(afn: Callable[P, Coroutine[Any, Any, T]], name: str) -> Callable[P, T]:
+    """The blocking twin of an async API function (`discuss` for `adiscuss`, …).
+
+    Same signature and docs as `afn` (help() and tab-completion show them), run via `run_sync`.
+    """
+
+    @functools.wraps(afn)
+    def twin(*args: P.args, **kwargs: P.kwargs) -> T:
+        return run_sync(afn(*args, **kwargs))
+
+    twin.__name__ = twin.__qualname__ = name
+    twin.__doc__ = f"Blocking twin of `{afn.__name__}`: works in Jupyter, terminal IPython and scripts.\n\n" + (
+        afn.__doc__ or ""
+    )
+    return twin

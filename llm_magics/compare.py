@@ -21,7 +21,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
-from llm_magics._compare_stats import METRICS, Attempt, Stat, canonical_metric, ranked, summarize, summary_line
+from llm_magics._compare_stats import (
+    METRICS,
+    Attempt,
+    Stat,
+    canonical_metric,
+    ranked,
+    summarize,
+    summary_line,
+)
+from llm_magics._sync import sync_twin
 from llm_magics.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -330,24 +339,7 @@ async def acompare(
     )
 
 
-def compare(
-    prompt: str,
-    targets: Sequence[Target] | str,
-    *,
-    repeat: int = 1,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
-    system: str | None = None,
-    on_event: EventSink | None = None,
-    history: History | bool | None = None,
-) -> Comparison:
-    """Blocking twin of `acompare` (works in notebooks, terminals and scripts)."""
-    from llm_magics._sync import run_sync
-
-    return run_sync(acompare(
-        prompt, targets, repeat=repeat, temperature=temperature, max_tokens=max_tokens,
-        system=system, on_event=on_event, history=history,
-    ))
+compare = sync_twin(acompare, "compare")
 
 
 class _CallableModule(types.ModuleType):

@@ -17,11 +17,12 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from llm_magics import _discussion_modes as modes
+from llm_magics._sync import sync_twin
 from llm_magics._transcript import Outcome, Transcript, Turn, turn_summary
 from llm_magics.errors import ConfigurationError, LLMError
 from llm_magics.events import (
-    EventSink,
     Event,
+    EventSink,
     Notice,
     PaneClosed,
     PaneOpened,
@@ -431,9 +432,4 @@ async def _drive(run: _Run) -> Transcript:
     return tr
 
 
-def discuss(topic: str, personas: str | Sequence[str | Persona] | Persona | None = None, **kwargs: Any) -> Transcript:
-    """Synchronous `adiscuss` (works in Jupyter, terminal IPython and scripts). Ctrl-C keeps the
-    partial transcript in the history (`%llm history`)."""
-    from llm_magics._sync import run_sync
-
-    return run_sync(adiscuss(topic, personas, **kwargs))
+discuss = sync_twin(adiscuss, "discuss")

@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llm_magics._sync import sync_twin
 from llm_magics._workflow_run import StepResult, WorkflowRun
 from llm_magics._workflow_spec import StepSpec, WorkflowSpec
 from llm_magics.errors import ConfigurationError
@@ -331,12 +332,4 @@ def _label(persona: Persona | None) -> str | None:
     return persona.label if persona is not None else None
 
 
-def run_workflow(
-    spec_or_name: str | Path | WorkflowSpec | None = None,
-    input: str | Mapping[str, str] | None = None,
-    **kwargs: Any,
-) -> WorkflowRun:
-    """Synchronous `arun_workflow` (works in Jupyter, IPython and plain Python)."""
-    from llm_magics._sync import run_sync
-
-    return run_sync(arun_workflow(spec_or_name, input, **kwargs))
+run_workflow = sync_twin(arun_workflow, "run_workflow")
