@@ -38,7 +38,7 @@ fi
 
 unset KIMI_API_KEY MOONSHOT_API_KEY OPENAI_API_KEY ANTHROPIC_API_KEY OPENAI_COMPATIBLE_API_KEY \
       LLM_MAGICS_MODEL LLM_MAGICS_CASSETTE
-export LLM_MAGICS_PROVIDER=offline
+unset LLM_MAGICS_PROVIDER  # no key → the offline provider, with its notice, exactly as nbval and Binder see it
 export LLM_MAGICS_NO_KEYRING=1
 export PYTHONDONTWRITEBYTECODE=1
 

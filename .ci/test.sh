@@ -6,13 +6,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
-if [ ! -x /usr/bin/chromium ]; then
+# Debian packages for the browser test: chromium (Playwright drives /usr/bin/chromium; it cannot
+# download a browser here) and an emoji font so persona emojis render in the screenshot.
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || need+=(fonts-noto-color-emoji)
+if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-    echo "::: installing chromium (Debian) for the browser test"
+    echo "::: installing ${need[*]} (Debian) for the browser test"
     apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
   else
-    echo "::: /usr/bin/chromium missing and not root: the browser test will be skipped"
+    echo "::: missing ${need[*]} and not root: the browser test may be skipped"
   fi
 fi
 
