@@ -70,6 +70,15 @@ class LLMError(Exception):
             head = f"[{' · '.join(tags)}] {head}"
         return f"{head}\n→ {self.hint}" if self.hint else head
 
+    def redact(self, secret: str, masked: str) -> None:
+        """Replace `secret` wherever the server echoed it (some do, in 401 bodies) by `masked`."""
+        if not secret:
+            return
+        self.message = self.message.replace(secret, masked)
+        if self.hint:
+            self.hint = self.hint.replace(secret, masked)
+        self.args = (self._render(),)
+
     def __reduce__(self):  # type: ignore[no-untyped-def]
         # Keep keyword-only state when pickled (e.g. across processes).
         return (_rebuild, (type(self), self.__dict__.copy()))

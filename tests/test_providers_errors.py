@@ -157,6 +157,18 @@ def test_key_never_in_errors_or_tracebacks(fake_server: FakeLLMServer) -> None:
         pytest.fail("no error")
 
 
+@pytest.mark.parametrize("status,etype", [(401, "invalid_authentication_error"), (400, "invalid_request_error")])
+def test_key_echoed_by_the_server_is_masked(fake_server: FakeLLMServer, status: int, etype: str) -> None:
+    # Some servers echo the key they refused; it must not reach the message, the hint or args.
+    fake_server.fail_next(status, etype, message=f"Incorrect API key provided: {KEY}.")
+    with pytest.raises(E.LLMError) as info:
+        run(kimi(fake_server))
+    exc = info.value
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    assert KEY not in text and KEY not in repr(exc.args) and KEY not in exc.message
+    assert "sk-…wxyz" in str(exc)
+
+
 ANTHROPIC = [
     (401, "authentication_error", E.AuthenticationError, False),
     (403, "permission_error", E.AuthenticationError, False),

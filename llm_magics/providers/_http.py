@@ -200,6 +200,8 @@ class HTTPProvider(Provider):
     def _error(self, status: int | None, body: bytes | str | Mapping[str, Any] | None,
                headers: Mapping[str, str] | None = None) -> LLMError:
         err = self._describe_error(error_from_body(status, body, provider=self.name, host=self.host, headers=headers))
+        if self.key is not None:
+            err.redact(self.key.secret.reveal(), self.key.masked)
         if isinstance(err, AuthenticationError) and status == 401:
             self._report_invalid_key()
         return err
