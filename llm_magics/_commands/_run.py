@@ -30,31 +30,51 @@ def in_kernel() -> bool:
 
 
 class TextView:
-    """Plain-text rendering for terminals: headers per pane, text as it completes, the final Markdown."""
+    """Plain-text rendering for terminals and scripts.
+
+    A "transcript" run (one speaker at a time) streams its text as it arrives; a "grid" run (many
+    panes at once) prints each pane whole when it closes, so answers never interleave.
+    """
 
     def __init__(self, stream: Any = None) -> None:
         self.out = stream or sys.stdout
+        self._live = False
         self._titles: dict[str, str] = {}
         self._text: dict[str, list[str]] = {}
         self.final_markdown: str | None = None
 
+    def _write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
     def __call__(self, event: Event) -> None:
-        if isinstance(event, PaneOpened):
+        if isinstance(event, RunStarted):
+            self._live = event.layout == "transcript"
+        elif isinstance(event, PaneOpened):
             self._titles[event.pane] = event.title
             self._text[event.pane] = []
+            if self._live:
+                self._write(f"\n── {event.title}\n")
         elif isinstance(event, TextDelta):
-            self._text.setdefault(event.pane, []).append(event.text)
+            if self._live:
+                if event.text:
+                    self._write(event.text)
+            else:
+                self._text.setdefault(event.pane, []).append(event.text)
         elif isinstance(event, PaneClosed):
-            title = self._titles.get(event.pane, event.pane)
-            status = "" if event.status == "done" else f" [{event.status}]"
-            print(f"\n── {title}{status} {event.summary}".rstrip(), file=self.out)
-            body = "".join(self._text.get(event.pane, []))
-            if body:
-                print(body, file=self.out)
+            status = "" if event.status == "done" else f"[{event.status}] "
+            if self._live:
+                self._write(f"\n   {status}{event.summary}\n".rstrip(" ") if status or event.summary else "\n")
+            else:
+                title = self._titles.get(event.pane, event.pane)
+                self._write(f"\n── {title} {status}{event.summary}".rstrip() + "\n")
+                body = "".join(self._text.get(event.pane, []))
+                if body:
+                    self._write(body + "\n")
             if event.error:
-                print(f"   error: {event.error}", file=self.out)
+                self._write(f"   error: {event.error}\n")
         elif isinstance(event, Notice):
-            print(f"[{event.level}] {event.text}", file=self.out)
+            self._write(f"[{event.level}] {event.text}\n")
         elif isinstance(event, RunFinished):
             self.final_markdown = event.markdown
 
