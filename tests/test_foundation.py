@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import sqlite3
 import threading
 
@@ -133,3 +134,48 @@ def test_stream_summary_reads_the_same_everywhere() -> None:
 
     assert stream_summary(0.314, 2.43, 412) == "TTFT 0.31 s · 2.4 s · 412 tok · 195 tok/s"
     assert stream_summary(0.004, None, None) == "TTFT 4 ms"
+
+
+class EchoProvider:
+    """A third-party provider, as a plugin package would ship it (see the entry-point test)."""
+
+
+def _make_echo() -> type:
+    from collections.abc import AsyncIterator
+
+    from llm_magics.providers import Chunk, ModelInfo, Provider
+
+    class Echo(Provider):
+        name = "echo"
+
+        async def stream(self, messages, *, model=None, **params) -> AsyncIterator[Chunk]:  # type: ignore[override]
+            yield Chunk(text=str(messages[-1]["content"]))
+            yield Chunk(finish_reason="stop")
+
+        async def list_models(self) -> list[ModelInfo]:
+            return [ModelInfo("echo-1", self.name)]
+
+    return Echo
+
+
+def test_entry_point_plugins_load_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata as md
+
+    from llm_magics.providers import _registry
+
+    monkeypatch.setattr(sys.modules[__name__], "EchoProvider", _make_echo())
+    ep = md.EntryPoint(name="echo", value=f"{__name__}:EchoProvider", group=_registry.ENTRY_POINT_GROUP)
+    scans: list[object] = []
+
+    def fake_entry_points(**kw: object) -> list[md.EntryPoint]:
+        scans.append(kw.get("group"))
+        return [ep] if kw.get("group") == _registry.ENTRY_POINT_GROUP else []
+
+    monkeypatch.setattr(md, "entry_points", fake_entry_points)
+    reg = _registry._Registry(_registry._BUILTIN)
+    monkeypatch.setattr(_registry, "PROVIDERS", reg)
+    assert reg["kimi"].name == "kimi" and scans == []  # built-ins never scan plugins
+    p = get_provider("echo", model="echo-1")
+    assert scans == [_registry.ENTRY_POINT_GROUP] and type(p).__name__ == "Echo"
+    assert run_sync(p.complete([{"role": "user", "content": "ping"}])).text == "ping"
+    assert "echo" in list(reg)
