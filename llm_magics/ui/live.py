@@ -235,7 +235,7 @@ class LiveView:
             box = widgets.GridBox(
                 [],
                 layout=widgets.Layout(
-                    grid_template_columns="repeat(auto-fill, minmax(300px, 1fr))", grid_gap="6px", width="100%"
+                    grid_template_columns="repeat(auto-fit, minmax(300px, 1fr))", grid_gap="6px", width="100%"
                 ),
             )
         box.add_class("llm-panes")
