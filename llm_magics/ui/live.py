@@ -5,7 +5,8 @@ magic calls `view.close(status)` at the end. Layout "transcript" is one growing 
 puts panes side by side (CSS grid that wraps), one group per `PaneOpened.group`. Each pane has
 a coloured title, streaming text, a collapsed "Reasoning" accordion and a status footer. Text
 updates are throttled per pane (`llm_magics._throttle`) and always end with a final update.
-On `RunFinished` the static Markdown is displayed too, so saved notebooks read on GitHub.
+On `RunFinished` the finished view is shown again in one output together with its static Markdown
+twin: JupyterLab renders the widget once, GitHub/nbviewer/terminals read the Markdown.
 
 DOM hooks for browser tests: every pane is `.llm-pane` (plus `.llm-pane-<status>` once closed)
 holding `.llm-pane-title` (title text, `data-pane="<id>"` on its inner div), `.llm-pane-text`,
@@ -68,6 +69,17 @@ def _display(obj: Any) -> None:
     from IPython.display import display
 
     display(obj)
+
+
+def _widget_bundle(widget: widgets.Widget) -> dict[str, Any]:
+    """The widget-view mimetype alone (no text/plain repr, which differs from run to run)."""
+    return {
+        "application/vnd.jupyter.widget-view+json": {
+            "version_major": 2,
+            "version_minor": 0,
+            "model_id": widget.model_id,
+        }
+    }
 
 
 class Pane:
@@ -190,7 +202,13 @@ class LiveView:
         self.status_w.add_class("llm-live-status")
         self.root = widgets.VBox([self.title_w, self.notices, self.progress_box, self.body, self.status_w])
         self.root.add_class("llm-live")
-        if self._display is not None:
+        self._handle: Any = None
+        if self._display is _display:
+            from IPython.display import display as ipy_display
+
+            # Widget-only bundle, so it can be swapped out at the end (see `_finish`).
+            self._handle = ipy_display(_widget_bundle(self.root), raw=True, display_id=True)
+        elif self._display is not None:
             self._display(self.root)
 
     def _ipython_display_(self) -> None:
@@ -261,7 +279,22 @@ class LiveView:
             pane.throttle.flush()
         self.final_markdown = event.markdown
         self.status = event.status
-        if self._display is not None and event.markdown:
+        if not event.markdown:
+            return
+        if self._handle is not None:
+            # The finished view and its static twin in ONE output: live frontends render the
+            # widget (the highest-ranked mimetype), GitHub/nbviewer and terminals the Markdown, so
+            # the transcript is neither missing from a saved notebook nor shown twice in
+            # JupyterLab. The streaming output is emptied (an empty box) rather than updated,
+            # because nbval ignores update_display_data and would then miss the Markdown.
+            from IPython.display import display as ipy_display
+
+            self._handle.update(_widget_bundle(widgets.Box([])), raw=True)
+            bundle = _widget_bundle(self.root)
+            bundle["text/markdown"] = event.markdown
+            bundle["text/plain"] = event.markdown
+            ipy_display(bundle, raw=True)
+        elif self._display is not None:
             from IPython.display import Markdown
 
             self._display(Markdown(event.markdown))
