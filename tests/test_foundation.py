@@ -49,10 +49,10 @@ def test_config_sources_and_validation(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_secret_never_prints() -> None:
-    s = Secret("sk-abcdefghijklmnopqrstuvwxyz1234")
+    s = Secret("sk-test-abcdefghij-klmnopqrstuv-1234")
     for shown in (repr(s), str(s), f"{s}", f"{s!r}"):
         assert "abcdefghij" not in shown and "1234" in shown
-    assert mask_key("sk-abcdefghijklmnopqrstuvwxyz1234") == "sk-…1234"
+    assert mask_key("sk-test-abcdefghij-klmnopqrstuv-1234") == "sk-…1234"
 
 
 def test_offline_is_labelled_deterministic_and_streams() -> None:

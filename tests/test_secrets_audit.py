@@ -21,8 +21,8 @@ from tests.fakeserver import FakeLLMServer
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-GLOBAL_KEY = "sk-AuditGlobal7Q2mXk9PzR4tLw8VnB3c"
-CHINA_KEY = "sk-AuditChina5Hs1Jd6FgY0uEo2WqT7z"
+GLOBAL_KEY = "sk-audit-Global7Q2m-Xk9PzR4tLw8-VnB3c"
+CHINA_KEY = "sk-audit-China5Hs1-Jd6FgY0uEo2-WqT7z"
 # Distinctive middles: a leak of part of a key counts too.
 NEEDLES = [GLOBAL_KEY, CHINA_KEY, GLOBAL_KEY[8:24], CHINA_KEY[8:24]]
 

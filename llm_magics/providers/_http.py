@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import weakref
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -227,6 +228,15 @@ class HTTPProvider(Provider):
             hint=f"Check the network and the base URL ({self.base_url}); raise connect_timeout/read_timeout if "
                  "the server is just slow.",
         )
+
+    async def _post_for_model(self, path: str, body: Any, model: str) -> tuple[Any, float]:
+        """POST a non-streamed request: (JSON answer, seconds). A 404 names the model and its closest IDs."""
+        t0 = time.perf_counter()
+        try:
+            obj = await self._json("POST", path, body)
+        except ModelNotFoundError as exc:
+            raise await self._model_not_found(model, exc) from None
+        return obj, time.perf_counter() - t0
 
     async def _model_not_found(self, model: str, err: ModelNotFoundError) -> ModelNotFoundError:
         """The 404 again, now naming the model and the closest IDs the server offers."""

@@ -11,7 +11,6 @@ matching typed error. Stop reasons are reported in the OpenAI vocabulary ("stop"
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
@@ -123,12 +122,7 @@ class AnthropicProvider(HTTPProvider):
     ) -> Completion:
         chosen = self.resolve_model(model)
         body = self._body(messages, chosen, params, stream=False)
-        t0 = time.perf_counter()
-        try:
-            obj = await self._json("POST", "/v1/messages", body)
-        except ModelNotFoundError as exc:
-            raise await self._model_not_found(chosen, exc) from None
-        latency = time.perf_counter() - t0
+        obj, latency = await self._post_for_model("/v1/messages", body, chosen)
         if not isinstance(obj, dict) or obj.get("type") == "error":
             raise self._error(None, obj if isinstance(obj, dict) else None)
         blocks = obj.get("content") or []

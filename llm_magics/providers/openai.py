@@ -10,7 +10,6 @@ last `Chunk`. A stream that ends without a finish_reason raises `StreamInterrupt
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, ClassVar
 
@@ -147,12 +146,7 @@ class OpenAIProvider(HTTPProvider):
     ) -> Completion:
         chosen = await self._model(model)
         body = self._body(messages, chosen, params, stream=False)
-        t0 = time.perf_counter()
-        try:
-            obj = await self._json("POST", "/chat/completions", body)
-        except ModelNotFoundError as exc:
-            raise await self._model_not_found(chosen, exc) from None
-        latency = time.perf_counter() - t0
+        obj, latency = await self._post_for_model("/chat/completions", body, chosen)
         if isinstance(obj, dict) and obj.get("error"):
             raise self._error(None, obj)
         try:
