@@ -15,6 +15,7 @@ __all__ = ["DEFAULT_MODELS", "DEFAULT_MESSAGES", "split_chunks", "echo_reply", "
            "openai_events", "anthropic_events", "dumps"]
 
 DEFAULT_MODELS = [
+    "kimi-k2.6",
     "kimi-k2-0905-preview",
     "kimi-k2-0711-preview",
     "kimi-k2-turbo-preview",

@@ -10,6 +10,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from llm_magics import config, keys
+from llm_magics.providers import PROVIDERS
 from tests.fakeserver import FakeLLMServer
 
 GLOBAL_KEY = "sk-global-key-0123456789abcdefA1"
@@ -133,7 +134,7 @@ def test_check_reports_source_latency_and_region_fix(ip: Any, regions: Any, monk
     out = capsys.readouterr().out
     assert "env:KIMI_API_KEY" in out and "…efA1" in out and GLOBAL_KEY not in out
     assert f"base URL:   {glob.base_url} (from KIMI_BASE_URL)" in out and "region 1 of 2" in out
-    assert "reachable" in out and " ms" in out and "kimi-k2-0905-preview — present" in out and "verdict:    OK" in out
+    assert "reachable" in out and " ms" in out and f"{PROVIDERS['kimi'].default_model} — present" in out and "verdict:    OK" in out
 
     # A China key against the global host: the report names the fix.
     monkeypatch.setenv("KIMI_API_KEY", CHINA_KEY)

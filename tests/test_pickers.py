@@ -160,8 +160,9 @@ def test_provider_dropdown_lists_the_registry_and_no_key_status() -> None:
     assert "No key for Kimi" in picker.status.value and "%llm keys add kimi" in picker.status.value
     assert "KIMI_API_KEY" in picker.status.value
     assert list(picker.model.options) == list(PROVIDERS["kimi"].builtin_models)
-    assert picker.value == ("kimi", "kimi-k2-0905-preview")
-    assert config.get("provider") == "kimi" and config.get("model") == "kimi-k2-0905-preview"
+    default = PROVIDERS["kimi"].default_model
+    assert picker.value == ("kimi", default)
+    assert config.get("provider") == "kimi" and config.get("model") == default
     picker.model.value = "kimi-k2-turbo-preview"
     assert config.get("model") == "kimi-k2-turbo-preview"
 
@@ -203,6 +204,8 @@ def test_second_picker_uses_the_cached_list(fake_server, monkeypatch: pytest.Mon
 
 
 def test_slow_fetch_shows_builtin_list_then_updates(monkeypatch: pytest.MonkeyPatch) -> None:
+    from llm_magics.providers import PROVIDERS
+
     release = threading.Event()
 
     def slow(provider: str, *, refresh: bool = False) -> pickers._ModelList:
@@ -213,10 +216,11 @@ def test_slow_fetch_shows_builtin_list_then_updates(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("KIMI_API_KEY", "sk-test-picker-0123456789")
     picker = ModelPicker("kimi", timeout_s=0.05)
     assert "Still fetching" in picker.status.value
-    assert "kimi-k2-0905-preview" in picker.model.options
+    default = PROVIDERS["kimi"].default_model
+    assert default in picker.model.options
     done = threading.Event()
     picker.status.observe(lambda _c: done.set(), names="value")
     release.set()
     assert done.wait(30)
     assert list(picker.model.options)[-2:] == ["late-model-1", "late-model-2"]
-    assert picker.value[1] == "kimi-k2-0905-preview"  # the user's choice survives the update
+    assert picker.value[1] == default  # the user's choice survives the update

@@ -101,9 +101,10 @@ def test_thinking_model_streams_reasoning_apart_and_sends_it_back(fake_server: F
 def test_family_defaults_and_fixed_params(fake_server: FakeLLMServer) -> None:
     assert family_defaults("kimi-k2-turbo-preview") == {"temperature": 0.6}
     assert family_defaults("moonshot-v1-8k") == {}
-    collect(kimi(fake_server, model="kimi-k2.5"), temperature=0.3, top_p=0.5, max_tokens=50)
-    sent = fake_server.requests[-1].json
-    assert "temperature" not in sent and "top_p" not in sent and sent["max_tokens"] == 50
+    for fixed in ("kimi-k2.5", "kimi-k2.6"):  # sampling fixed server-side: never sent
+        collect(kimi(fake_server, model=fixed), temperature=0.3, top_p=0.5, max_tokens=50)
+        sent = fake_server.requests[-1].json
+        assert "temperature" not in sent and "top_p" not in sent and sent["max_tokens"] == 50
     collect(kimi(fake_server, model="moonshot-v1-8k", temperature=0.2))
     assert fake_server.requests[-1].json["temperature"] == 0.2  # provider option
     collect(kimi(fake_server, temperature=0.2), temperature=0.9)

@@ -5,12 +5,14 @@
   ``reasoning_content`` (Moonshot asks for it in multi-turn history of thinking models).
 - Usage comes inside ``choices[0].usage`` of the finishing chunk (read at top level too).
 - Temperature must be in [0, 1]; it is checked before sending. Per-family defaults: K2 0.6,
-  thinking models 1.0 with a large max_tokens; kimi-k2.5's fixed sampling parameters are not sent.
+  thinking models 1.0 with a large max_tokens; the fixed sampling parameters of kimi-k2.5 / kimi-k2.6
+  (and later kimi-k2.N) are not sent.
 - Keys are tied to a region: a 401 names the host used and how to switch to the other one.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -33,7 +35,8 @@ class _Family:
 
 
 _FAMILIES: tuple[_Family, ...] = (
-    _Family(lambda m: m.startswith("kimi-k2.5"), {},
+    # kimi-k2.5, kimi-k2.6, …: sampling is fixed server-side (Moonshot's "Model Parameter Reference").
+    _Family(lambda m: re.match(r"kimi-k2\.\d", m) is not None, {},
             frozenset({"temperature", "top_p", "n", "presence_penalty", "frequency_penalty"})),
     _Family(lambda m: "thinking" in m, {"temperature": 1.0, "max_tokens": 16000}),
     _Family(lambda m: m.startswith("kimi-k2"), {"temperature": 0.6}),
