@@ -64,11 +64,28 @@ def _topic(text: str, limit: int = 80) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+_STOPWORDS = frozenset(
+    "that this with what your from have should would could about into they them their there which "
+    "when where does were been will just than then also more most some such only very".split()
+)
+
+
+def _subject(prompt: str) -> str:
+    """What the prompt is about: the text after its last 'Topic:' line (how discussions phrase
+    it), else its last non-empty line (workflow prompts end with the material)."""
+    head, sep, tail = prompt.rpartition("Topic:")
+    if sep and tail.strip():
+        return tail.strip()
+    lines = [ln for ln in prompt.splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else ""
+
+
 def offline_answer(system: str, prompt: str, model: str) -> tuple[str, str]:
     """(reasoning, text) for a prompt; pure and deterministic."""
     s = _seed(system, prompt, model)
     role = _role(system)
-    words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9_-]{3,}", prompt) if w.lower() not in {"that", "this", "with", "what", "your", "from", "have", "should"}]
+    subject = _subject(prompt)
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9_]{3,}", subject) if w.lower() not in _STOPWORDS]
     focus = words[s % len(words)] if words else "the question"
     parts = [OFFLINE_LABEL]
     upper = prompt.upper()
@@ -76,7 +93,7 @@ def offline_answer(system: str, prompt: str, model: str) -> tuple[str, str]:
         # Debate protocol: agree unless the hash says otherwise (about one time in five).
         parts.append("DISAGREE" if s % 5 == 0 else "AGREE")
     parts.append(
-        f"{role} on \u201c{_topic(prompt.splitlines()[-1] if prompt.strip() else prompt)}\u201d: "
+        f"{role} on \u201c{_topic(subject)}\u201d: "
         f"{_OPENERS[s % len(_OPENERS)]} {_ANGLES[(s >> 3) % len(_ANGLES)]}, especially around '{focus}'. "
         f"{_MOVES[(s >> 7) % len(_MOVES)]}"
     )
