@@ -116,6 +116,9 @@ class History:
         now = time.time()
         payload = json.dumps(data, ensure_ascii=False, default=str)
         with self._connect() as conn:
+            # BEGIN IMMEDIATE takes the write lock up front, so a busy database waits (busy_timeout)
+            # instead of failing with SQLITE_BUSY_SNAPSHOT when another kernel wrote meanwhile.
+            conn.execute("BEGIN IMMEDIATE")
             conn.execute(
                 """INSERT INTO runs (id, kind, title, status, provider, model, created_at, updated_at, data)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -124,6 +127,7 @@ class History:
                      updated_at=excluded.updated_at, data=excluded.data""",
                 (run_id, kind, title[:500], status, provider, model, now, now, payload),
             )
+            conn.execute("COMMIT")
 
     def get(self, run_id: str) -> RunRecord:
         with self._connect() as conn:

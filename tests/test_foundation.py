@@ -98,16 +98,23 @@ def test_history_concurrent_writers_lose_nothing(tmp_path) -> None:
     path = tmp_path / "h.db"
     ids = [[new_run_id() for _ in range(25)] for _ in range(4)]
 
+    errors: list[BaseException] = []
+
     def writer(batch: list[str]) -> None:
         h = History(path)
-        for rid in batch:
-            h.save(rid, "discussion", {"topic": rid}, title=rid, status="done")
+        try:
+            for rid in batch:
+                h.save(rid, "discussion", {"topic": rid}, title=rid, status="done")
+                h.list(3)  # readers interleaved with writers, as several kernels would
+        except BaseException as exc:  # surfaced below: a thread's exception is otherwise lost
+            errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(b,)) for b in ids]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    assert errors == []
     h = History(path)
     assert h.count() == 100
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"

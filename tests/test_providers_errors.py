@@ -219,3 +219,13 @@ def test_retry_policy_and_retry_after_parsing() -> None:
     assert parse_retry_after(None, "please try again after 20 seconds") == 20
     assert parse_retry_after(None, "Please retry in 1.5s") == 1.5
     assert parse_retry_after({}, "nothing here") is None
+
+
+@pytest.mark.parametrize("name", ["kimi", "openai", "anthropic"])
+def test_missing_key_fails_before_any_request(fake_server: FakeLLMServer, name: str) -> None:
+    p = get_provider(name, base_url=fake_server.base_url, model="m")
+    with pytest.raises(E.ConfigurationError, match=f"%llm keys add {name}"):
+        run(p)
+    assert fake_server.requests == []  # nothing was sent without a key
+    report = asyncio.run(p.check())
+    assert not report.ok and report.error and "No API key" in report.error

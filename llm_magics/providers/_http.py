@@ -25,6 +25,7 @@ from llm_magics.errors import (
     APIConnectionError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     ContentFilterError,
     LLMError,
     ModelNotFoundError,
@@ -238,6 +239,19 @@ class HTTPProvider(Provider):
             raise await self._model_not_found(model, exc) from None
         return obj, time.perf_counter() - t0
 
+    def _require_key(self) -> None:
+        """No key for a provider that needs one: say how to add it instead of sending a doomed request."""
+        if self.key is not None or self.spec is None or not self.spec.needs_key:
+            return
+        env = " or ".join(self.spec.key_env)
+        raise ConfigurationError(
+            f"No API key for {self.spec.title}.",
+            provider=self.name,
+            hint=f"Add one with `%llm keys add {self.name}` (hidden prompt)"
+            + (f", set {env}" if env else "")
+            + ", or pass api_key=… to get_provider().",
+        )
+
     async def _model_not_found(self, model: str, err: ModelNotFoundError) -> ModelNotFoundError:
         """The 404 again, now naming the model and the closest IDs the server offers."""
         try:
@@ -260,6 +274,7 @@ class HTTPProvider(Provider):
     async def _send(self, method: str, path: str, body: Any = None, *, stream: bool,
                     params: Mapping[str, str] | None = None) -> httpx.Response:
         """Send with rate limiting and retries; returns a response with status < 400 (unread if streaming)."""
+        self._require_key()
         import httpx
 
         client = self.client()
