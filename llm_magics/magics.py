@@ -35,7 +35,7 @@ Usage::
 
   %llm keys add PROVIDER [--label L]     add a key (hidden prompt; tested at once)
   %llm keys list | keys test [ID] | keys remove ID
-  %llm models [PROVIDER] [--refresh]     model IDs from /v1/models (cached for an hour)
+  %llm models [PROVIDER] [--refresh|--pick]  model IDs (/v1/models, cached an hour) or the model picker
   %llm check [PROVIDER]                  where the key came from, base URL, reachability
   %llm config [KEY=VALUE ...] [--save]   provider, model, temperature, max_tokens, rpm
   %llm personas [--pick]                 the personas (table, or the picker widget)

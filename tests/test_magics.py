@@ -77,3 +77,15 @@ def test_text_view_streams_transcripts_and_keeps_grids_whole() -> None:
     text = grid.getvalue()
     assert "one three" in text and text.index("model-x") < text.index("model-y") and "error: boom" in text
     assert view.final_markdown == "# final"
+
+
+def test_llm_models_pick_shows_the_model_picker(ip: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython.display
+
+    from llm_magics.ui.pickers import ModelPicker
+
+    shown: list[Any] = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    ip.run_line_magic("llm", "models offline --pick")
+    assert len(shown) == 1 and isinstance(shown[0], ModelPicker)
+    assert shown[0].provider.value == "offline" and "offline-demo" in shown[0].model.options

@@ -1,4 +1,5 @@
-"""`%llm models [PROVIDER] [--refresh]`: the model IDs, and where the list came from."""
+"""`%llm models [PROVIDER] [--refresh] [--pick]`: the model IDs and where the list came from,
+or (`--pick`) the provider/model picker whose choice becomes the session default."""
 
 from __future__ import annotations
 
@@ -15,8 +16,17 @@ def main(shell: Any, argv: list[str], cell: str | None) -> Any:
     p = SubParser("%llm models", description=HELP)
     p.add_argument("provider", nargs="?", default=None, help="provider name; default: the configured one")
     p.add_argument("--refresh", action="store_true", help="fetch now instead of using the hour-old cache")
+    p.add_argument("--pick", action="store_true",
+                   help="show the provider/model picker; its choice becomes this session's default")
     args = parse(p, argv)
     if args is None:
+        return None
+    if args.pick:
+        from IPython.display import display
+
+        from llm_magics.ui.pickers import ModelPicker
+
+        display(ModelPicker(args.provider))
         return None
     from llm_magics import catalog
     from llm_magics._commands._table import show
