@@ -13,13 +13,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from llm_magics._fmt import stream_summary
+from llm_magics._records import UsageRecord
 from llm_magics.providers.base import Usage
 
 __all__ = ["Turn", "Outcome", "Transcript", "turn_summary"]
 
 
 @dataclass
-class Turn:
+class Turn(UsageRecord):
     """One persona speaking once (or the chair's summary / synthesis, or a peer ranking)."""
 
     persona: str  # the persona's name
@@ -40,18 +41,6 @@ class Turn:
     @property
     def ok(self) -> bool:
         return self.status == "done"
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["usage"] = self.usage.to_dict() if self.usage else None
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Turn:
-        names = cls.__dataclass_fields__
-        data = {k: v for k, v in d.items() if k in names}
-        data["usage"] = Usage.from_dict(d.get("usage"))
-        return cls(**data)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from llm_magics._fmt import stream_summary
+from llm_magics._records import UsageRecord
 from llm_magics.providers.base import Usage
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ _ICONS = {"done": "✅", "failed": "❌", "skipped": "⏭️", "pending": "⏳",
 
 
 @dataclass
-class StepResult:
+class StepResult(UsageRecord):
     id: str
     persona: str | None = None  # display label, e.g. "🛡️ Noor Okafor — Security Auditor"
     status: str = "pending"
@@ -55,18 +56,6 @@ class StepResult:
     def summary(self) -> str:
         """"TTFT 0.31 s · 2.4 s · 412 tok · 171 tok/s" (what the pane and the step list show)."""
         return stream_summary(self.ttft_s, self.duration_s, self.usage.completion_tokens if self.usage else None)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        d["usage"] = self.usage.to_dict() if self.usage else None
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> StepResult:
-        names = cls.__dataclass_fields__
-        data = {k: v for k, v in d.items() if k in names}
-        data["usage"] = Usage.from_dict(d.get("usage"))
-        return cls(**data)
 
 
 @dataclass
