@@ -105,8 +105,8 @@ _BUILTIN = (
         base_url_env=("ANTHROPIC_BASE_URL",),
         default_base_url="https://api.anthropic.com",
         default_model="claude-sonnet-4-5",
-        builtin_models=("claude-opus-4-1", "claude-sonnet-4-5", "claude-haiku-4-5", "claude-3-5-haiku-latest"),
-        builtin_models_date="2025-10",
+        builtin_models=("claude-opus-4-6", "claude-sonnet-4-6", "claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"),
+        builtin_models_date="2026-11",
         key_url="https://console.anthropic.com/settings/keys",
     ),
     ProviderSpec(
