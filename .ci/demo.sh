@@ -21,15 +21,7 @@ for arg in "$@"; do
   esac
 done
 
-PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  echo "::: creating .venv"
-  "$PY" -m venv .venv
-fi
-# pip's output minus the "Location … is ignored" lines some machine-wide pip configs produce.
-pip_install() {
-  .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2>&1 | { grep -v "is neither a file nor a directory" || true; }
-}
+source .ci/_venv.sh
 echo "::: installing llm-magics (editable) and the notebook runner"
 pip_install -e . ipykernel nbclient nbformat
 if [ "$MODE" = lab ]; then

@@ -5,7 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PY=${PYTHON:-python3}
 # Debian packages for the browser test: chromium (Playwright drives /usr/bin/chromium; it cannot
 # download a browser here) and an emoji font so persona emojis render in the screenshot.
 need=()
@@ -21,15 +20,7 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-if [ ! -x .venv/bin/python ]; then
-  echo "::: creating .venv"
-  "$PY" -m venv .venv
-fi
-# pip's output minus the "Location … is ignored" lines some machine-wide pip configs produce.
-pip_install() {
-  .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2>&1 | { grep -v "is neither a file nor a directory" || true; }
-  return "${PIPESTATUS[0]}"
-}
+source .ci/_venv.sh
 pip_install -U pip
 echo "::: installing llm-magics[test,bench]"
 pip_install -e '.[test,bench]'

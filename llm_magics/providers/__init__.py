@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from llm_magics.providers._registry import ENTRY_POINT_GROUP, PROVIDERS, ProviderSpec, get_provider, resolve_key
+from llm_magics.providers._registry import (
+    ENTRY_POINT_GROUP,
+    PROVIDERS,
+    ProviderSpec,
+    get_provider,
+    resolve_key,
+)
 from llm_magics.providers.base import (
     CheckReport,
     Chunk,

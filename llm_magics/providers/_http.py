@@ -14,6 +14,7 @@ Options (from `get_provider(..., **options)`): ``rpm``, ``max_retries``, ``backo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import weakref
@@ -38,7 +39,12 @@ from llm_magics.errors import (
 from llm_magics.providers._sse import SSEDecoder, SSEvent
 from llm_magics.providers._suggest import closest
 from llm_magics.providers.base import Provider
-from llm_magics.providers.retry import RateLimiter, RetryPolicy, limiter_for, parse_retry_after
+from llm_magics.providers.retry import (
+    RateLimiter,
+    RetryPolicy,
+    limiter_for,
+    parse_retry_after,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -229,6 +235,19 @@ class HTTPProvider(Provider):
             hint=f"Check the network and the base URL ({self.base_url}); raise connect_timeout/read_timeout if "
                  "the server is just slow.",
         )
+
+    @contextlib.asynccontextmanager
+    async def _stream_errors(self, model: str, text: list[str], reasoning: list[str]) -> AsyncIterator[None]:
+        """Every streaming provider's error contract in one place: an error keeps the text received
+        so far (`partial_text`), and a 404 names the model and the closest IDs the server offers."""
+        try:
+            yield
+        except StreamInterrupted as exc:
+            raise interrupted(exc, "".join(text), "".join(reasoning)) from exc.__cause__
+        except ModelNotFoundError as exc:
+            raise await self._model_not_found(model, exc) from None
+        except LLMError as exc:
+            raise attach_partial(exc, "".join(text), "".join(reasoning)) from exc.__cause__
 
     async def _post_for_model(self, path: str, body: Any, model: str) -> tuple[Any, float]:
         """POST a non-streamed request: (JSON answer, seconds). A 404 names the model and its closest IDs."""

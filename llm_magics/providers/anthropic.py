@@ -15,8 +15,15 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from llm_magics.errors import ConfigurationError, LLMError, ModelNotFoundError, ProviderError, StreamInterrupted
-from llm_magics.providers._http import CONTROL_OPTIONS, HTTPProvider, attach_partial, ended_early, interrupted
+from llm_magics.errors import (
+    ConfigurationError,
+    ProviderError,
+)
+from llm_magics.providers._http import (
+    CONTROL_OPTIONS,
+    HTTPProvider,
+    ended_early,
+)
 from llm_magics.providers._registry import PROVIDERS
 from llm_magics.providers.base import Chunk, Completion, Message, ModelInfo, Usage
 
@@ -76,7 +83,7 @@ class AnthropicProvider(HTTPProvider):
         stop: str | None = None
         finished = False
         loads = json.loads
-        try:
+        async with self._stream_errors(chosen, text, reasoning):
             async for event in self._events("/v1/messages", body):
                 kind = event.event
                 if kind == "ping":
@@ -107,12 +114,6 @@ class AnthropicProvider(HTTPProvider):
                     break
                 elif kind == "error":
                     raise self._error(None, obj)
-        except StreamInterrupted as exc:
-            raise interrupted(exc, "".join(text), "".join(reasoning)) from exc.__cause__
-        except ModelNotFoundError as exc:
-            raise await self._model_not_found(chosen, exc) from None
-        except LLMError as exc:
-            raise attach_partial(exc, "".join(text), "".join(reasoning)) from exc.__cause__
         if not finished:
             raise ended_early(self.name, self.host, "".join(text), "".join(reasoning))
         yield Chunk("", "", _STOP.get(stop or "end_turn", stop), _usage(usage) if usage else None)

@@ -13,8 +13,15 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, ClassVar
 
-from llm_magics.errors import ConfigurationError, LLMError, ModelNotFoundError, ProviderError, StreamInterrupted
-from llm_magics.providers._http import CONTROL_OPTIONS, HTTPProvider, attach_partial, ended_early, interrupted
+from llm_magics.errors import (
+    ConfigurationError,
+    ProviderError,
+)
+from llm_magics.providers._http import (
+    CONTROL_OPTIONS,
+    HTTPProvider,
+    ended_early,
+)
 from llm_magics.providers._registry import PROVIDERS
 from llm_magics.providers._sse import DONE
 from llm_magics.providers.base import Chunk, Completion, Message, ModelInfo, Usage
@@ -89,7 +96,7 @@ class OpenAIProvider(HTTPProvider):
         final: Chunk | None = None  # held back until the end so that late usage joins it
         loads = json.loads
         rfields = self.reasoning_fields
-        try:
+        async with self._stream_errors(chosen, text, reasoning):
             async for event in self._events("/chat/completions", body):
                 data = event.data
                 if data == DONE:
@@ -130,12 +137,6 @@ class OpenAIProvider(HTTPProvider):
                         yield Chunk(content, think)
                 elif usage:
                     final = Chunk("", "", final.finish_reason if final else None, _usage(usage))
-        except StreamInterrupted as exc:
-            raise interrupted(exc, "".join(text), "".join(reasoning)) from exc.__cause__
-        except ModelNotFoundError as exc:
-            raise await self._model_not_found(chosen, exc) from None
-        except LLMError as exc:
-            raise attach_partial(exc, "".join(text), "".join(reasoning)) from exc.__cause__
         if final is None or final.finish_reason is None:
             raise ended_early(self.name, self.host, "".join(text), "".join(reasoning))
         yield final
