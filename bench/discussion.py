@@ -22,10 +22,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("LLM_MAGICS_HOME", tempfile.mkdtemp(prefix="llm-magics-bench-"))
 
-from llm_magics._sync import run_sync  # noqa: E402
-from llm_magics.discussion import adiscuss, discuss  # noqa: E402
+from llm_magics.sync import run_sync  # noqa: E402
+from llm_magics.discussion.api import adiscuss, discuss  # noqa: E402
 from llm_magics.events import PaneOpened, TextDelta  # noqa: E402
-from llm_magics.providers import get_provider  # noqa: E402
+from llm_magics.keys.resolve import get_provider  # noqa: E402
 from tests.fakeserver import FakeLLMServer  # noqa: E402
 
 MODEL = "kimi-k2-0905-preview"

@@ -37,7 +37,7 @@ srv.close()
 
 
 async def ours(base_url: str, runs: int) -> tuple[float, int]:
-    from llm_magics.providers import get_provider
+    from llm_magics.keys.resolve import get_provider
 
     provider = get_provider("kimi", api_key=KEY, base_url=base_url, model=MODEL)
     msgs = [{"role": "user", "content": "go"}]

@@ -14,7 +14,8 @@ __version__ = "0.1.0"
 
 # public name → module that defines it
 _EXPORTS: dict[str, str] = {
-    "get_provider": "llm_magics.providers",
+    "get_provider": "llm_magics.keys.resolve",
+    "create_provider": "llm_magics.providers.registry",
     "PROVIDERS": "llm_magics.providers",
     "Provider": "llm_magics.providers",
     "Chunk": "llm_magics.providers",
@@ -28,20 +29,23 @@ _EXPORTS: dict[str, str] = {
     "run_workflow": "llm_magics.workflow",
     "arun_workflow": "llm_magics.workflow",
     "WorkflowRun": "llm_magics.workflow",
-    "compare": "llm_magics.compare",
-    "acompare": "llm_magics.compare",
-    "Comparison": "llm_magics.compare",
-    "history_runs": "llm_magics.runs",
-    "show_run": "llm_magics.runs",
-    "export_run": "llm_magics.runs",
-    "load_run": "llm_magics.runs",
-    "get_persona": "llm_magics.personas",
-    "personas": "llm_magics.personas",
-    "Persona": "llm_magics.personas",
+    "compare": "llm_magics.comparison",
+    "acompare": "llm_magics.comparison",
+    "Comparison": "llm_magics.comparison",
+    "history_runs": "llm_magics.history",
+    "show_run": "llm_magics.history",
+    "export_run": "llm_magics.history",
+    "load_run": "llm_magics.history",
     "History": "llm_magics.history",
+    "get_persona": "llm_magics.personas",
+    "list_personas": "llm_magics.personas",
+    "Persona": "llm_magics.personas",
     "errors": "llm_magics.errors",
-    "run_sync": "llm_magics._sync",
+    "run_sync": "llm_magics.sync",
 }
+
+#: Public names whose defining attribute is spelled differently there.
+_RENAMED: dict[str, str] = {"create_provider": "create"}
 
 __all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension", *_EXPORTS]
 
@@ -51,9 +55,9 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'llm_magics' has no attribute {name!r}")
     mod = importlib.import_module(module)
-    # `personas` is both a submodule and the public function: hand out the module, which is
-    # callable (`llm_magics.personas()` lists them), so neither spelling breaks the other.
-    value = mod if name in ("errors", "personas") else getattr(mod, name)
+    value = mod if name == "errors" else getattr(mod, _RENAMED.get(name, name))
+    # Package names (`compare` vs `comparison`, `list_personas` vs `personas`) never collide with
+    # these functions, so caching the value here is safe: no later submodule import rebinds it.
     globals()[name] = value
     return value
 

@@ -23,9 +23,6 @@ __all__ = [
     "set_session",
     "save",
     "reset_session",
-    "default_provider_name",
-    "default_provider_choice",
-    "default_model_for",
     "request_defaults",
 ]
 
@@ -103,7 +100,7 @@ def _lookup(name: str) -> Setting:
     try:
         return SETTINGS[name]
     except KeyError:
-        from llm_magics.providers._suggest import did_you_mean
+        from llm_magics.providers.suggest import did_you_mean
 
         hint = did_you_mean(name, SETTINGS) or "Settings: " + ", ".join(SETTINGS) + "."
         raise ConfigurationError(f"Unknown setting '{name}'.", hint=hint) from None
@@ -135,7 +132,7 @@ def set_session(**values: Any) -> None:
     parsed = {name: _lookup(name).parse(raw) for name, raw in values.items()}
     for name, value in parsed.items():
         if name == "provider" and value is not None:
-            from llm_magics.providers._registry import PROVIDERS
+            from llm_magics.providers.registry import PROVIDERS
 
             value = PROVIDERS[value].name  # raises with did-you-mean
         if value is None:
@@ -162,36 +159,6 @@ def save(**values: Any) -> Path:
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
     tmp.replace(path)
     return path
-
-
-def default_provider_choice() -> tuple[str, str | None]:
-    """(provider name, notice). The notice is set when we fell back to offline for want of a key."""
-    from llm_magics.providers._registry import PROVIDERS, resolve_key
-
-    configured = get("provider")
-    if configured:
-        return PROVIDERS[configured].name, None
-    kimi = PROVIDERS[PROVIDERS.KIMI]
-    if resolve_key(kimi) is not None:
-        return kimi.name, None
-    env_names = " or ".join(kimi.key_env)
-    notice = (
-        f"No Kimi key found, so the offline demo provider answers (text is generated locally, not by a model). "
-        f"Add a key with `%llm keys add {kimi.name}` or set {env_names}."
-    )
-    return PROVIDERS.OFFLINE, notice
-
-
-def default_provider_name() -> str:
-    return default_provider_choice()[0]
-
-
-def default_model_for(provider: str) -> str | None:
-    """The configured model applies only to the default provider (a Kimi ID means nothing to OpenAI)."""
-    model = get("model")
-    if not model:
-        return None
-    return model if provider == default_provider_name() else None
 
 
 def request_defaults() -> dict[str, Any]:

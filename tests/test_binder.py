@@ -90,7 +90,7 @@ def test_binder_kernel_uses_the_installed_package_and_postbuild_loads_it(
     probe = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("import sys, llm_magics\nprint(sys.prefix)\nprint(llm_magics.__file__)"),
         nbformat.v4.new_code_cell("%llm --help"),  # no %load_ext: postBuild's startup file registered it
-        nbformat.v4.new_code_cell("import llm_magics.config as c\nprint(c.default_provider_choice()[0])"),
+        nbformat.v4.new_code_cell("import llm_magics.keys.resolve as c\nprint(c.default_provider_choice()[0])"),
     ])
     path = tmp_path / "probe.ipynb"
     nbformat.write(probe, path)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_magics import catalog
+from llm_magics.keys import models as catalog
 from tests.fakeserver import FakeLLMServer
 
 KEY = "sk-catalog-0123456789abcdef"

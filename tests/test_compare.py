@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from llm_magics import compare
-from llm_magics.compare import Comparison, acompare, parse_target
+from llm_magics.comparison.api import Comparison, acompare, parse_target
 from llm_magics.errors import ConfigurationError
 from llm_magics.events import Event, PaneClosed, PaneOpened, Progress, RunFinished, RunStarted, TextDelta
-from llm_magics.history import default_history
-from llm_magics.providers import get_provider
+from llm_magics.history.store import default_history
+from llm_magics.keys.resolve import get_provider
 from llm_magics.providers.offline import OfflineProvider
 from tests.fakeserver import FakeLLMServer
 

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from llm_magics.discussion import Transcript, discuss
+from llm_magics.discussion.api import Transcript, discuss
 from llm_magics.errors import LLMError
 from llm_magics.events import Notice, PaneOpened, RunFinished, RunStarted
-from llm_magics.history import History, default_history
-from llm_magics.providers import Provider, get_provider
+from llm_magics.history.store import History, default_history
+from llm_magics.providers import Provider
+from llm_magics.keys.resolve import get_provider
 
 MODEL = "kimi-k2-0905-preview"
 

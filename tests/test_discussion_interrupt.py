@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from llm_magics.discussion import Transcript, adiscuss, discuss
+from llm_magics.discussion.api import Transcript, adiscuss, discuss
 from llm_magics.events import RunFinished, RunStarted, TextDelta
-from llm_magics.history import default_history
+from llm_magics.history.store import default_history
 from tests.test_discussion import MODEL, chats, kimi
 
 LONG = " ".join(f"word{i}" for i in range(1000))

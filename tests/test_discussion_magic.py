@@ -8,9 +8,9 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-from llm_magics._commands.discuss import interpolate
-from llm_magics.discussion import Transcript
-from llm_magics.history import default_history
+from llm_magics.magics.discuss import interpolate
+from llm_magics.discussion.api import Transcript
+from llm_magics.history.store import default_history
 
 
 @pytest.fixture

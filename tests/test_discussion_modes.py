@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from llm_magics import _discussion_modes as modes
-from llm_magics._transcript import Outcome, Transcript, Turn
+from llm_magics.discussion import modes
+from llm_magics.discussion.transcript import Outcome, Transcript, Turn
 from llm_magics.providers.base import Usage
 
 

@@ -10,9 +10,11 @@ import threading
 import pytest
 
 from llm_magics import config, run_sync
+from llm_magics.keys import resolve
 from llm_magics.errors import ConfigurationError, ModelNotFoundError
-from llm_magics.history import History, new_run_id
-from llm_magics.providers import PROVIDERS, Secret, get_provider, mask_key
+from llm_magics.history.store import History, new_run_id
+from llm_magics.providers import PROVIDERS, Secret, mask_key
+from llm_magics.keys.resolve import get_provider
 from llm_magics.providers.offline import OFFLINE_LABEL
 
 
@@ -23,14 +25,14 @@ def test_registry_lists_builtins_and_suggests() -> None:
 
 
 def test_default_provider_falls_back_to_offline_with_notice() -> None:
-    name, notice = config.default_provider_choice()
+    name, notice = resolve.default_provider_choice()
     assert name == PROVIDERS.OFFLINE
     assert notice and "%llm keys add kimi" in notice and "KIMI_API_KEY" in notice
 
 
 def test_default_provider_is_kimi_when_env_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOONSHOT_API_KEY", "sk-test-000000000000abcd")
-    assert config.default_provider_choice() == ("kimi", None)
+    assert resolve.default_provider_choice() == ("kimi", None)
 
 
 def test_config_sources_and_validation(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -126,7 +128,7 @@ def test_history_concurrent_writers_lose_nothing(tmp_path) -> None:
 
 
 def test_did_you_mean_puts_completions_first() -> None:
-    from llm_magics.providers._suggest import closest
+    from llm_magics.providers.suggest import closest
 
     kimi = PROVIDERS["kimi"].builtin_models
     # The seed's pain: 'kimi-k2-0711' was really 'kimi-k2-0711-preview'.
@@ -137,7 +139,7 @@ def test_did_you_mean_puts_completions_first() -> None:
 
 
 def test_stream_summary_reads_the_same_everywhere() -> None:
-    from llm_magics._fmt import stream_summary
+    from llm_magics.fmt import stream_summary
 
     assert stream_summary(0.314, 2.43, 412) == "TTFT 0.31 s · 2.4 s · 412 tok · 195 tok/s"
     assert stream_summary(0.004, None, None) == "TTFT 4 ms"
@@ -168,7 +170,7 @@ def _make_echo() -> type:
 def test_entry_point_plugins_load_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.metadata as md
 
-    from llm_magics.providers import _registry
+    from llm_magics.providers import registry as _registry
 
     monkeypatch.setattr(sys.modules[__name__], "EchoProvider", _make_echo())
     ep = md.EntryPoint(name="echo", value=f"{__name__}:EchoProvider", group=_registry.ENTRY_POINT_GROUP)

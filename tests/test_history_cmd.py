@@ -13,11 +13,11 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 import llm_magics
-from llm_magics import history as history_mod
-from llm_magics.compare import Comparison, compare
+from llm_magics.history import store as history_mod
+from llm_magics.comparison.api import Comparison, compare
 from llm_magics.errors import ConfigurationError
-from llm_magics.history import default_history
-from llm_magics.runs import RunTable, export_run, history_runs, show_run
+from llm_magics.history.store import default_history
+from llm_magics.history.runs import RunTable, export_run, history_runs, show_run
 
 
 def _seed() -> dict[str, str]:

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from llm_magics import keys, run_sync
-from llm_magics._keycheck import check_secret
+from llm_magics import run_sync
+from llm_magics.keys import store as keys
+from llm_magics.keys.check import check_secret
 from llm_magics.errors import AuthenticationError, ConfigurationError
-from llm_magics.providers import get_provider
+from llm_magics.keys.resolve import get_provider
 from tests.fakeserver import FakeLLMServer
 
 GOOD = "sk-good-0123456789abcdefGOOD"

@@ -80,7 +80,7 @@ def test_transcript_layout_is_one_column_and_interrupt_marks_open_panes() -> Non
 
 
 def test_live_view_renders_a_real_offline_discussion() -> None:
-    from llm_magics.discussion import discuss
+    from llm_magics.discussion.api import discuss
 
     ft = FakeTime()
     view, shown = make_view(ft)

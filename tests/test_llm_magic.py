@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from IPython.core.error import UsageError
 
-from llm_magics import config, keys
+from llm_magics import config
+from llm_magics.keys import store as keys
 from llm_magics.providers import PROVIDERS
 from tests.fakeserver import FakeLLMServer
 
@@ -44,7 +45,7 @@ def regions(fake_server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> Iter
 @pytest.fixture
 def shown(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Objects the handlers display (to check both their HTML and text forms)."""
-    from llm_magics._commands import _table
+    from llm_magics.magics import table as _table
 
     seen: list[Any] = []
     real = _table.show

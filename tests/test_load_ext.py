@@ -61,11 +61,11 @@ def test_load_ext_is_silent_offline_and_light() -> None:
     assert {"llm", "discuss", "workflow", "compare"} <= set(data["magics"])
     ours = [m for m in data["new"] if m.startswith("llm_magics")]
     # Only the package and the magics shell; handlers, providers, key store load on first use.
-    assert set(ours) <= {"llm_magics", "llm_magics.magics"}, ours
+    assert set(ours) <= {"llm_magics", "llm_magics.magics", "llm_magics.magics.core"}, ours
 
 
 def test_blocker_would_catch_an_eager_import() -> None:
     """The check above can fail: the same child flags a module that does import a blocked one."""
-    child = _CHILD.replace('ip.run_line_magic("load_ext", "llm_magics")', "import llm_magics.keys, llm_magics.keys as k; k.list_keys()")
+    child = _CHILD.replace('ip.run_line_magic("load_ext", "llm_magics")', "import llm_magics.keys.store, llm_magics.keys.store as k; k.list_keys()")
     proc = subprocess.run([sys.executable, "-c", child, json.dumps(_HEAVY)], capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "blocked heavy import: sqlite3" in proc.stderr

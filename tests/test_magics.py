@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from IPython.core.error import UsageError
 
-from llm_magics._commands._run import TextView
+from llm_magics.magics.live import TextView
 from llm_magics.events import PaneClosed, PaneOpened, RunFinished, RunStarted, TextDelta
 
 

@@ -12,12 +12,12 @@ import pytest
 from IPython.core.error import UsageError
 
 from llm_magics.errors import ConfigurationError
-from llm_magics.personas import (
+from llm_magics.personas.model import (
     Persona,
     builtin_personas,
     get_persona,
     persona_errors,
-    personas,
+    list_personas,
     register,
     resolve_personas,
     select,
@@ -25,8 +25,8 @@ from llm_magics.personas import (
     unregister,
 )
 
-P = importlib.import_module("llm_magics.personas")
-cmd = importlib.import_module("llm_magics._commands.personas")
+P = importlib.import_module("llm_magics.personas.model")
+cmd = importlib.import_module("llm_magics.magics.personas")
 
 SIX = [
     ("Sasha Lindqvist", "Code Architect"),
@@ -58,7 +58,7 @@ def user_dir(home: Path) -> Path:
 def test_six_builtins_in_fixed_order_with_complete_data() -> None:
     from llm_magics.providers.offline import _role
 
-    got = personas()
+    got = list_personas()
     assert [(p.name, p.role) for p in got] == SIX
     assert len({p.color for p in got}) == 6 and len({p.emoji for p in got}) == 6
     for p in got:
@@ -132,12 +132,17 @@ def test_selection_becomes_the_default() -> None:
     assert [p.name for p in resolve_personas(None)] == [n for n, _ in SIX]
 
 
-def test_package_level_personas_is_callable_and_a_module() -> None:
+def test_public_names_are_functions_and_packages_are_not_callable() -> None:
     import llm_magics
+    import llm_magics.personas  # the package; importing it must not shadow the public functions
 
-    assert [p.name for p in llm_magics.personas()][:2] == ["Sasha Lindqvist", "Noor Okafor"]
-    assert llm_magics.personas.get_persona("appsec").name == "Noor Okafor"
-    assert llm_magics.get_persona("ux").name == "Avery Nakamura"
+    assert [p.name for p in llm_magics.list_personas()][:2] == ["Sasha Lindqvist", "Noor Okafor"]
+    assert llm_magics.get_persona("appsec").name == "Noor Okafor"
+    assert not callable(llm_magics.personas)
+    assert llm_magics.personas.get_persona("ux").name == "Avery Nakamura"
+    import llm_magics.comparison
+
+    assert callable(llm_magics.compare) and llm_magics.compare.__name__ == "compare"
 
 
 # ── user personas ────────────────────────────────────────────────────────────────────────────
@@ -148,7 +153,7 @@ def test_register_from_python_adds_intro_sentence() -> None:
     try:
         assert kai.system_prompt == "You are Kai Varga, a Data Engineer.\nFocus on pipelines."
         assert get_persona("data") == kai and get_persona("kai") == kai
-        assert personas()[-1].name == "Kai Varga" and personas()[-1].source == "python"
+        assert list_personas()[-1].name == "Kai Varga" and list_personas()[-1].source == "python"
         assert Persona("Ida Ek", "Engineer", "x").system_prompt.startswith("You are Ida Ek, an Engineer.")
     finally:
         unregister("Kai Varga")
@@ -179,7 +184,7 @@ def test_yaml_and_toml_user_files_load_after_the_builtins(isolated_home: Path) -
         encoding="utf-8",
     )
     (d / "notes.txt").write_text("not a persona", encoding="utf-8")
-    names = [p.name for p in personas()]
+    names = [p.name for p in list_personas()]
     assert names[:6] == [n for n, _ in SIX]
     assert names[6:] == ["Kai Varga", "Ida Ek", "Lou Brandt"]
     assert get_persona("pipelines").source == str(d / "kai.yaml")
@@ -193,7 +198,7 @@ def test_malformed_file_gives_one_clear_error_and_builtins_still_load(isolated_h
     bad.write_text("name: Kai Varga\nsystem_prompt: Help with data.\n", encoding="utf-8")  # no role
     (d / "good.yaml").write_text("name: Ida Ek\nrole: Legal Counsel\nsystem_prompt: Check.\n", encoding="utf-8")
     with pytest.warns(UserWarning, match="broken.yaml"):
-        names = [p.name for p in personas()]
+        names = [p.name for p in list_personas()]
     assert names == [n for n, _ in SIX] + ["Ida Ek"]
     errors = persona_errors()
     assert len(errors) == 1
@@ -224,7 +229,7 @@ def test_malformed_file_gives_one_clear_error_and_builtins_still_load(isolated_h
 def test_each_kind_of_bad_file_is_named(isolated_home: Path, filename: str, text: str, expect: str) -> None:
     (user_dir(isolated_home) / filename).write_text(text, encoding="utf-8")
     with pytest.warns(UserWarning):
-        assert len(personas()) == 6
+        assert len(list_personas()) == 6
     (err,) = persona_errors()
     assert filename in str(err) and expect in str(err)
 
@@ -233,7 +238,7 @@ def test_user_file_with_a_builtin_name_customises_it_in_place(isolated_home: Pat
     (user_dir(isolated_home) / "noor.yaml").write_text(
         "name: Noor Okafor\nrole: Security Auditor\nsystem_prompt: Only look at secrets handling.\n", encoding="utf-8"
     )
-    got = personas()
+    got = list_personas()
     assert [p.name for p in got] == [n for n, _ in SIX]
     assert "Only look at secrets handling." in get_persona("security").system_prompt
     assert len(builtin_personas()) == 6 and builtin_personas()[1].source == "built-in"

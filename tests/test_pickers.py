@@ -10,11 +10,11 @@ import pytest
 
 from llm_magics import config
 from llm_magics.errors import ConfigurationError
-from llm_magics.personas import Persona, get_persona, register, resolve_personas, select, selection
+from llm_magics.personas.model import Persona, get_persona, register, resolve_personas, select, selection
 from llm_magics.ui import pickers
 from llm_magics.ui.pickers import ModelPicker, PersonaPicker
 
-P = importlib.import_module("llm_magics.personas")
+P = importlib.import_module("llm_magics.personas.model")
 SIX = ["Sasha Lindqvist", "Noor Okafor", "Avery Nakamura", "Quinn Moreira", "Riley Engstrom", "Morgan Castellano"]
 
 
@@ -63,7 +63,7 @@ def test_discuss_magic_uses_the_picker_selection() -> None:
     """The full path: two clicked cards → `%%discuss` without --personas runs exactly those two."""
     from IPython.core.interactiveshell import InteractiveShell
 
-    discussion = pytest.importorskip("llm_magics.discussion")
+    discussion = pytest.importorskip("llm_magics.discussion.api")
     picker = PersonaPicker()
     picker.card("Quinn").button.click()
     picker.card("Sasha").button.click()
@@ -132,10 +132,10 @@ def test_user_personas_get_cards_too() -> None:
 def test_pick_flag_outside_a_kernel_explains_and_inside_returns_the_picker(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cmd = importlib.import_module("llm_magics._commands.personas")
+    cmd = importlib.import_module("llm_magics.magics.personas")
     table = cmd.main(None, ["--pick"], None)
     assert "needs Jupyter" in capsys.readouterr().out and "Noor Okafor" in repr(table)
-    monkeypatch.setattr("llm_magics._commands._run.in_kernel", lambda: True)
+    monkeypatch.setattr("llm_magics.magics.live.in_kernel", lambda: True)
     assert isinstance(cmd.main(None, ["--pick"], None), PersonaPicker)
 
 

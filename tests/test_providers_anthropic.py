@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from llm_magics.errors import ModelNotFoundError, StreamInterrupted
-from llm_magics.providers import get_provider
+from llm_magics.keys.resolve import get_provider
 from tests.fakeserver import FakeLLMServer
 
 KEY = "sk-ant-test-000000000000qq"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from llm_magics import errors as E
-from llm_magics.providers import get_provider
+from llm_magics.keys.resolve import get_provider
 from llm_magics.providers.retry import RetryPolicy, parse_retry_after
 from tests.fakeserver import FakeLLMServer
 

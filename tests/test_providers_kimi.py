@@ -15,7 +15,8 @@ from llm_magics.errors import (
     OverloadedError,
     StreamInterrupted,
 )
-from llm_magics.providers import Chunk, KeyRef, Secret, get_provider
+from llm_magics.providers import Chunk, KeyRef, Secret
+from llm_magics.keys.resolve import get_provider
 from llm_magics.providers.kimi import KimiProvider, family_defaults
 from tests.fakeserver import FakeLLMServer
 

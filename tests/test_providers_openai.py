@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from llm_magics.providers import get_provider
+from llm_magics.keys.resolve import get_provider
 from llm_magics.providers.retry import RateLimiter, limiter_for
 from tests.fakeserver import FakeLLMServer
 

@@ -11,10 +11,11 @@ import pytest
 
 from llm_magics import run_sync
 from llm_magics.errors import ConfigurationError, RateLimitError
-from llm_magics.providers import PROVIDERS, get_provider
-from llm_magics.providers._registry import PROVIDER_WRAPPERS
+from llm_magics.providers import PROVIDERS
+from llm_magics.keys.resolve import get_provider
+from llm_magics.providers.registry import PROVIDER_WRAPPERS
 from llm_magics.providers.replay import ReplayProvider, load_cassette, replay_label, strip_replay_label
-from llm_magics.record import record, recording, start_recording, stop_recording
+from llm_magics.providers.record import record, recording, start_recording, stop_recording
 
 KEY = "sk-test-recordreplay-0000000000wxyz"
 MODEL = "kimi-k2-0905-preview"
@@ -211,7 +212,7 @@ def test_record_magic_starts_reports_and_stops(ip: Any, tmp_path: Path, capsys: 
 def test_discussion_recorded_against_fake_server_replays_to_the_same_transcript(
     fake_server: Any, tmp_path: Path, mode: str
 ) -> None:
-    discussion = pytest.importorskip("llm_magics.discussion")
+    discussion = pytest.importorskip("llm_magics.discussion.api")
     cassette = tmp_path / f"{mode}.jsonl"
     people = ["Noor Okafor", "Sasha Lindqvist"]
     topic = "Should we ship the password reset redesign on Friday?"

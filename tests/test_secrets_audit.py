@@ -62,7 +62,7 @@ run_sync(p.complete([{"role": "user", "content": "hello"}], model="kimi-k2-0905-
     ("%llm personas", ["raises-exception"]),
     ("%llm workflows", ["raises-exception"]),
     ("%llm keys remove nope", ["raises-exception"]),
-    ("""from llm_magics import keys
+    ("""from llm_magics.keys import store as keys
 for k in keys.list_keys():
     get_ipython().run_line_magic("llm", f"keys remove {k.id}")""", []),
     ("%llm keys list", []),

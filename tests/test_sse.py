@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_magics.providers._sse import DONE, SSEDecoder, SSEvent, decode_all
+from llm_magics.providers.sse import DONE, SSEDecoder, SSEvent, decode_all
 
 
 def test_basic_fields_comments_and_multiline_data() -> None:

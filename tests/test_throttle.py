@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from llm_magics._throttle import Throttle
+from llm_magics.ui.throttle import Throttle
 
 
 class FakeTime:

@@ -10,10 +10,10 @@ import pytest
 
 from llm_magics import events as E
 from llm_magics.errors import ConfigurationError
-from llm_magics.history import default_history
-from llm_magics.providers import get_provider
-from llm_magics.workflow import WorkflowRun, arun_workflow, run_workflow
-from llm_magics._sync import run_sync
+from llm_magics.history.store import default_history
+from llm_magics.keys.resolve import get_provider
+from llm_magics.workflow.api import WorkflowRun, arun_workflow, run_workflow
+from llm_magics.sync import run_sync
 
 CODE = textwrap.dedent(
     """

@@ -9,9 +9,9 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-from llm_magics.history import default_history
-from llm_magics.providers import get_provider
-from llm_magics.workflow import WorkflowRun, run_workflow
+from llm_magics.history.store import default_history
+from llm_magics.keys.resolve import get_provider
+from llm_magics.workflow.api import WorkflowRun, run_workflow
 from tests.test_workflow import CODE, chat_requests, fail_when, tagged_reply, user_text
 
 

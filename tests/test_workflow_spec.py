@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from llm_magics._workflow_spec import parse_spec, render_prompt
+from llm_magics.workflow.spec import parse_spec, render_prompt
 from llm_magics.errors import ConfigurationError
-from llm_magics.workflow import builtin_workflows, load_workflow
+from llm_magics.workflow.api import builtin_workflows, load_workflow
 
 
 def spec(text: str) -> str:

@@ -1,14 +1,12 @@
-"""Provider adapters behind one contract (`Provider`) and one registry (`PROVIDERS`)."""
+"""The provider core: one contract (`Provider`), one registry (`PROVIDERS`), the adapters.
+
+It stands on its own: nothing here reads the key store, the session config or the history.
+`create(name, api_key=..., base_url=..., model=...)` builds a provider from explicit settings;
+`llm_magics.get_provider(name)` resolves those settings first (environment, key store, config).
+"""
 
 from __future__ import annotations
 
-from llm_magics.providers._registry import (
-    ENTRY_POINT_GROUP,
-    PROVIDERS,
-    ProviderSpec,
-    get_provider,
-    resolve_key,
-)
 from llm_magics.providers.base import (
     CheckReport,
     Chunk,
@@ -22,13 +20,13 @@ from llm_magics.providers.base import (
     Usage,
     mask_key,
 )
+from llm_magics.providers.registry import ENTRY_POINT_GROUP, PROVIDERS, ProviderSpec, create
 
 __all__ = [
     "PROVIDERS",
     "ENTRY_POINT_GROUP",
     "ProviderSpec",
-    "get_provider",
-    "resolve_key",
+    "create",
     "Provider",
     "Chunk",
     "Completion",

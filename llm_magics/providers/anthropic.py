@@ -19,12 +19,12 @@ from llm_magics.errors import (
     ConfigurationError,
     ProviderError,
 )
-from llm_magics.providers._http import (
+from llm_magics.providers.http import (
     CONTROL_OPTIONS,
     HTTPProvider,
     ended_early,
 )
-from llm_magics.providers._registry import PROVIDERS
+from llm_magics.providers.registry import PROVIDERS
 from llm_magics.providers.base import Chunk, Completion, Message, ModelInfo, Usage
 
 __all__ = ["AnthropicProvider", "ANTHROPIC_VERSION"]

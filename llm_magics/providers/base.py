@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from llm_magics.providers._registry import ProviderSpec
+    from llm_magics.providers.registry import ProviderSpec
 
 __all__ = [
     "Chunk",
@@ -314,7 +314,7 @@ class Provider(ABC):
     async def check(self) -> CheckReport:
         """Key valid? Which base URL? Default model present? Never raises for server answers."""
         from llm_magics.errors import LLMError
-        from llm_magics.providers._suggest import closest
+        from llm_magics.providers.suggest import closest
 
         report = CheckReport(
             provider=self.name,

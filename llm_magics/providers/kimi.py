@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from llm_magics.errors import AuthenticationError, ConfigurationError, LLMError
-from llm_magics.providers._registry import PROVIDERS, ProviderSpec
+from llm_magics.providers.registry import PROVIDERS, ProviderSpec
 from llm_magics.providers.base import Message
 from llm_magics.providers.openai import OpenAIProvider
 

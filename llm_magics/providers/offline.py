@@ -18,8 +18,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from llm_magics.errors import ModelNotFoundError
-from llm_magics.providers._registry import PROVIDERS
-from llm_magics.providers._suggest import closest
+from llm_magics.providers.registry import PROVIDERS
+from llm_magics.providers.suggest import closest
 from llm_magics.providers.base import Chunk, Message, ModelInfo, Provider, Usage
 
 __all__ = ["OfflineProvider", "OFFLINE_LABEL"]

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, ClassVar
 
 from llm_magics.errors import BadRequestError, ConfigurationError
-from llm_magics.providers._registry import PROVIDERS
+from llm_magics.providers.registry import PROVIDERS
 from llm_magics.providers.base import Chunk, Message
 from llm_magics.providers.openai import OpenAIProvider
 

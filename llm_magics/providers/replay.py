@@ -1,6 +1,6 @@
 """The replay provider: plays a recorded JSONL cassette back, with its original pacing, offline.
 
-A researcher records a real Kimi session (`%llm record PATH`, see `llm_magics.record`) and
+A researcher records a real Kimi session (`%llm record PATH`, see `llm_magics.providers.record`) and
 publishes the cassette with the notebook; on Binder the `replay` provider answers every request
 from the cassette, chunk by chunk at the recorded times (option `speed=` multiplies the pace;
 `speed=0` plays instantly), so the notebook runs with no key. Every answer starts with a visible
@@ -36,7 +36,7 @@ from typing import Any
 
 from llm_magics import errors
 from llm_magics.errors import ConfigurationError, LLMError
-from llm_magics.providers._registry import PROVIDERS
+from llm_magics.providers.registry import PROVIDERS
 from llm_magics.providers.base import Chunk, Message, ModelInfo, Provider, Usage
 
 __all__ = [
@@ -199,7 +199,7 @@ class Cassette:
             )
         hint = (
             "Re-record it: with a real key, run the same cells inside `%llm record PATH` … `%llm record stop` "
-            "(or `with llm_magics.record.record(PATH):`), or change the prompt, model and params back to the recorded ones."
+            "(or `with llm_magics.providers.record.record(PATH):`), or change the prompt, model and params back to the recorded ones."
         )
         return ConfigurationError(msg, provider=ReplayProvider.name, hint=hint)
 

@@ -4,7 +4,7 @@ It is an `EventSink`: orchestration calls `view(event)` (on the llm-magics loop 
 magic calls `view.close(status)` at the end. Layout "transcript" is one growing column; "grid"
 puts panes side by side (CSS grid that wraps), one group per `PaneOpened.group`. Each pane has
 a coloured title, streaming text, a collapsed "Reasoning" accordion and a status footer. Text
-updates are throttled per pane (`llm_magics._throttle`) and always end with a final update.
+updates are throttled per pane (`llm_magics.ui.throttle`) and always end with a final update.
 On `RunFinished` the finished view is shown again in one output together with its static Markdown
 twin: JupyterLab renders the widget once, GitHub/nbviewer/terminals read the Markdown.
 
@@ -24,7 +24,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from llm_magics._throttle import DEFAULT_RATE, Scheduler, Throttle
+from llm_magics.ui.throttle import DEFAULT_RATE, Scheduler, Throttle
 from llm_magics.events import (
     Event,
     Notice,

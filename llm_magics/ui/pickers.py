@@ -1,6 +1,6 @@
 """PersonaPicker and ModelPicker: choose who talks and which model answers, by clicking.
 
-PersonaPicker's selection IS the session selection (`llm_magics.personas.select`), so the next
+PersonaPicker's selection IS the session selection (`llm_magics.personas.model.select`), so the next
 `%%discuss` without `--personas` uses exactly the clicked personas, in click order. ModelPicker
 writes `config.set_session(provider=…, model=…)` when the user changes either dropdown.
 
@@ -27,11 +27,9 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
-from llm_magics.personas import Persona
+from llm_magics.personas.model import Persona
 
-# `llm_magics.personas` is also the public *function* `personas()` on the package, so
-# `from llm_magics import personas` may give the function: take the module itself.
-_personas = importlib.import_module("llm_magics.personas")
+from llm_magics.personas import model as _personas
 
 __all__ = ["PersonaPicker", "PersonaCard", "ModelPicker"]
 
@@ -104,7 +102,7 @@ class PersonaPicker(widgets.VBox):  # type: ignore[misc]
     """Selectable persona cards in a grid with a search box.
 
     `value` is the list of selected names (click order; a traitlets trait you can `observe` or
-    set). Every change is pushed to `llm_magics.personas.select`, and changes made elsewhere
+    set). Every change is pushed to `llm_magics.personas.model.select`, and changes made elsewhere
     (another picker, `%llm personas select`) show up here.
     """
 
@@ -112,7 +110,7 @@ class PersonaPicker(widgets.VBox):  # type: ignore[misc]
 
     def __init__(self, personas: Iterable[Persona | str] | None = None, *, columns_min_px: int = 230) -> None:
         self._from_outside = True  # the initial value mirrors the session; it is not a user choice
-        pool = _personas.personas() if personas is None else [_personas.get_persona(p) for p in personas]
+        pool = _personas.list_personas() if personas is None else [_personas.get_persona(p) for p in personas]
         self._pool = list(dict.fromkeys(pool))
         self.cards: list[PersonaCard] = [PersonaCard(p, self._clicked) for p in self._pool]
         self.search = widgets.Text(
@@ -271,26 +269,27 @@ def _builtin(spec: Any, note: str = "") -> _ModelList:
 def fetch_models(provider: str, *, refresh: bool = False) -> _ModelList:
     """The provider's model IDs: the catalog (cached /v1/models) when available, else the live
     list from the provider, else the built-in list. Runs in a worker thread; may block."""
-    from llm_magics.providers._registry import PROVIDERS, get_provider
+    from llm_magics.providers.registry import PROVIDERS
+    from llm_magics.keys.resolve import get_provider
 
     spec = PROVIDERS[provider]
     catalog: Any
     try:
-        catalog = importlib.import_module("llm_magics.catalog")
+        catalog = importlib.import_module("llm_magics.keys.models")
     except ImportError:
         catalog = None
     try:
         if catalog is not None:
             result = catalog.list_models(spec.name, refresh=refresh)
             if inspect.isawaitable(result):
-                from llm_magics._sync import run_sync
+                from llm_magics.sync import run_sync
 
                 result = run_sync(result)  # type: ignore[arg-type]
             return _ModelList(
                 list(result.ids), str(result.source), str(getattr(result, "note", "") or ""),
                 fetched_at=getattr(result, "fetched_at", None),
             )
-        from llm_magics._sync import run_sync
+        from llm_magics.sync import run_sync
 
         prov = get_provider(spec.name)
         try:
@@ -313,14 +312,15 @@ class ModelPicker(widgets.VBox):  # type: ignore[misc]
 
     def __init__(self, provider: str | None = None, model: str | None = None, *, timeout_s: float = 3.0) -> None:
         from llm_magics import config
-        from llm_magics.providers._registry import PROVIDERS
+        from llm_magics.keys import resolve
+        from llm_magics.providers.registry import PROVIDERS
 
         self.timeout_s = timeout_s
         self._loading = False
         self._generation = 0
         self.models: _ModelList | None = None
         options = [(f"{name} — {PROVIDERS[name].title}", name) for name in PROVIDERS]
-        start = PROVIDERS[provider].name if provider else config.default_provider_name()
+        start = PROVIDERS[provider].name if provider else resolve.default_provider_name()
         self.provider = widgets.Dropdown(options=options, value=start, description="Provider", layout=widgets.Layout(width="420px"))
         self.provider.add_class("llm-model-provider")
         self.model = widgets.Dropdown(options=[], description="Model", layout=widgets.Layout(width="420px"))
@@ -334,7 +334,7 @@ class ModelPicker(widgets.VBox):  # type: ignore[misc]
             layout=widgets.Layout(width="100%"),
         )
         self.add_class("llm-model-picker")
-        wanted = model or config.default_model_for(start)
+        wanted = model or resolve.default_model_for(start)
         self._load(start, prefer=wanted, apply=False)
         self.provider.observe(self._on_provider, names="value")
         self.model.observe(self._on_model, names="value")
@@ -361,7 +361,8 @@ class ModelPicker(widgets.VBox):  # type: ignore[misc]
         config.set_session(provider=self.provider.value, model=self.model.value)
 
     def _load(self, provider: str, *, prefer: str | None, apply: bool, refresh: bool = False) -> None:
-        from llm_magics.providers._registry import PROVIDERS, resolve_key
+        from llm_magics.providers.registry import PROVIDERS
+        from llm_magics.keys.resolve import resolve_key
 
         spec = PROVIDERS[provider]
         self._generation += 1

@@ -1,0 +1,143 @@
+"""Run an orchestration coroutine from a magic with a live view, Ctrl-C and --out handled once.
+
+The view is the ipywidgets LiveView in a Jupyter kernel (from `llm_magics.ui`, the only
+ipywidgets importer) and a plain-text view elsewhere. Either way the run's final static
+Markdown is displayed, and on interrupt or error the partial result is kept and stored.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from llm_magics.events import Event, EventSink, Notice, PaneClosed, PaneOpened, RunFinished, RunStarted, TextDelta
+
+__all__ = ["run_live", "make_view", "TextView", "in_kernel"]
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel (widgets can render), False in terminal IPython / plain Python."""
+    try:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+    except ImportError:
+        return False
+    return ip is not None and getattr(ip, "kernel", None) is not None
+
+
+class TextView:
+    """Plain-text rendering for terminals and scripts.
+
+    A "transcript" run (one speaker at a time) streams its text as it arrives; a "grid" run (many
+    panes at once) prints each pane whole when it closes, so answers never interleave.
+    """
+
+    def __init__(self, stream: Any = None) -> None:
+        self.out = stream or sys.stdout
+        self._live = False
+        self._titles: dict[str, str] = {}
+        self._text: dict[str, list[str]] = {}
+        self.final_markdown: str | None = None
+
+    def _write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self._live = event.layout == "transcript"
+        elif isinstance(event, PaneOpened):
+            self._titles[event.pane] = event.title
+            self._text[event.pane] = []
+            if self._live:
+                self._write(f"\n── {event.title}\n")
+        elif isinstance(event, TextDelta):
+            if self._live:
+                if event.text:
+                    self._write(event.text)
+            else:
+                self._text.setdefault(event.pane, []).append(event.text)
+        elif isinstance(event, PaneClosed):
+            status = "" if event.status == "done" else f"[{event.status}] "
+            if self._live:
+                self._write(f"\n   {status}{event.summary}\n".rstrip(" ") if status or event.summary else "\n")
+            else:
+                title = self._titles.get(event.pane, event.pane)
+                self._write(f"\n── {title} {status}{event.summary}".rstrip() + "\n")
+                body = "".join(self._text.get(event.pane, []))
+                if body:
+                    self._write(body + "\n")
+            if event.error:
+                self._write(f"   error: {event.error}\n")
+        elif isinstance(event, Notice):
+            self._write(f"[{event.level}] {event.text}\n")
+        elif isinstance(event, RunFinished):
+            self.final_markdown = event.markdown
+
+    def close(self, status: str = "done") -> None:
+        self.out.flush()
+
+
+def make_view() -> Any:
+    """LiveView (widgets) inside a kernel, TextView elsewhere."""
+    if in_kernel():
+        try:
+            from llm_magics.ui.live import LiveView
+        except ImportError:
+            return TextView()
+        return LiveView()
+    return TextView()
+
+
+def run_live(
+    shell: Any,
+    start: Callable[[EventSink], Coroutine[Any, Any, Any]],
+    *,
+    out: str | None = None,
+    view: Any = None,
+) -> Any:
+    """Run `start(sink)` on the llm-magics loop, rendering its events; returns the result.
+
+    On KeyboardInterrupt the run is cancelled, its partial result (from RunStarted) is stored in
+    `out` and a one-line note is printed. Our errors become a single UsageError line, after the
+    partial result has been stored.
+    """
+    from llm_magics.sync import run_sync
+    from llm_magics.errors import LLMError
+
+    view = view if view is not None else make_view()
+    live: dict[str, Any] = {}
+
+    def sink(event: Event) -> None:
+        if isinstance(event, RunStarted):
+            live["run"] = event.run
+        view(event)
+
+    def keep_partial() -> Any:
+        partial = live.get("run")
+        if out and partial is not None and shell is not None:
+            shell.user_ns[out] = partial
+        return partial
+
+    try:
+        result = run_sync(start(sink))
+    except KeyboardInterrupt:
+        view.close("interrupted")
+        partial = keep_partial()
+        run_id = getattr(partial, "id", None)
+        where = f" as run {run_id} (see %llm history)" if run_id else ""
+        kept = f" and in `{out}`" if out and partial is not None else ""
+        print(f"Interrupted: the partial result is kept{where}{kept}.", file=sys.stderr)
+        return None
+    except LLMError as exc:
+        view.close("error")
+        keep_partial()
+        raise UsageError(str(exc)) from None
+    view.close("done")
+    if out and shell is not None:
+        shell.user_ns[out] = result
+    return None

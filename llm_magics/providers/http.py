@@ -1,0 +1,407 @@
+"""The shared async HTTP layer every network provider stands on.
+
+`HTTPProvider` owns: one `httpx.AsyncClient` per provider instance per event loop (a client must
+never cross loops: the session's private loop in `_sync.py` and a notebook's own loop each get
+theirs), connect and inter-chunk read timeouts, the rate limiter, retries before the first byte,
+and the mapping of HTTP status + ``error.type`` onto the `llm_magics.errors` tree. Subclasses
+build request bodies and read responses; they override `_describe_error` to add their own hints.
+
+Options (from `get_provider(..., **options)`): ``rpm``, ``max_retries``, ``backoff_base``,
+``backoff_cap``, ``connect_timeout`` (10 s), ``read_timeout`` (120 s between two stream reads),
+``request_timeout`` (600 s for a whole non-streamed answer), ``transport`` (an httpx transport).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import weakref
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from llm_magics.errors import (
+    APIConnectionError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ContentFilterError,
+    LLMError,
+    ModelNotFoundError,
+    OverloadedError,
+    ProviderError,
+    QuotaExceededError,
+    RateLimitError,
+    StreamInterrupted,
+)
+from llm_magics.providers.sse import SSEDecoder, SSEvent
+from llm_magics.providers.suggest import closest
+from llm_magics.providers.base import Provider
+from llm_magics.providers.retry import (
+    RateLimiter,
+    RetryPolicy,
+    limiter_for,
+    parse_retry_after,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["HTTPProvider", "error_from_body", "CONTROL_OPTIONS"]
+
+#: Options that steer the HTTP layer; never sent in a request body.
+CONTROL_OPTIONS = frozenset({
+    "rpm", "max_retries", "backoff_base", "backoff_cap", "connect_timeout", "read_timeout",
+    "request_timeout", "transport", "max_retry_after",
+})
+
+_QUOTA_TYPES = {"exceeded_current_quota_error", "insufficient_quota", "billing_error"}
+_AUTH_TYPES = {"invalid_authentication_error", "authentication_error", "invalid_api_key",
+               "permission_denied_error", "permission_error"}
+_NOT_FOUND_TYPES = {"resource_not_found_error", "not_found_error", "model_not_found"}
+_RATE_TYPES = {"rate_limit_reached_error", "rate_limit_error", "rate_limit_exceeded"}
+_OVERLOAD_TYPES = {"engine_overloaded_error", "overloaded_error"}
+_FILTER_TYPES = {"content_filter", "content_filter_error"}
+
+
+def _parse_error_body(body: bytes | str | Mapping[str, Any] | None) -> tuple[str | None, str]:
+    """(error.type, error.message) from any provider's error body; raw text when not JSON."""
+    obj: Any = body
+    if isinstance(body, (bytes, str)):
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        try:
+            obj = json.loads(text) if text.strip() else None
+        except ValueError:
+            return None, text.strip()[:300]
+    if isinstance(obj, Mapping):
+        err = obj.get("error", obj)
+        if isinstance(err, Mapping):
+            etype = err.get("type") or err.get("code") or obj.get("type")
+            msg = err.get("message") or ""
+            return (str(etype) if etype else None), str(msg)
+        if isinstance(err, str):
+            return None, err
+    return None, ""
+
+
+def error_from_body(
+    status: int | None,
+    body: bytes | str | Mapping[str, Any] | None,
+    *,
+    provider: str,
+    host: str,
+    headers: Mapping[str, str] | None = None,
+) -> LLMError:
+    """Map status + error.type (+ message) onto the error tree, with a generic actionable hint."""
+    etype, msg = _parse_error_body(body)
+    retry_after = parse_retry_after(headers, msg)
+    low = (msg or "").lower()
+    kw: dict[str, Any] = {"provider": provider, "status": status, "error_type": etype, "retry_after": retry_after}
+    said = f": {msg}" if msg else ""
+    if etype in _FILTER_TYPES or "content_filter" in low or "high risk" in low:
+        return ContentFilterError(f"The provider's content filter blocked the request{said}",
+                                  hint="Rephrase the prompt (or the persona's system prompt) and try again.", **kw)
+    if etype in _QUOTA_TYPES or "credit balance" in low or "quota" in (etype or ""):
+        return QuotaExceededError(f"The account behind this key is out of credit or over its quota{said}",
+                                  hint="Top up or raise the quota in the provider's console; retrying will not help.", **kw)
+    if status == 401 or etype in _AUTH_TYPES:
+        return AuthenticationError(f"{host} refused the API key{said}",
+                                   hint="Check the key (`%llm keys test`), replace it with `%llm keys add`, "
+                                        "or check that the base URL matches where the key was issued.", **kw)
+    if status == 404 or etype in _NOT_FOUND_TYPES:
+        return ModelNotFoundError(f"Not found at {host}{said}",
+                                  hint="List the available model IDs with `%llm models --refresh`.", **kw)
+    if etype in _OVERLOAD_TYPES or status == 529:
+        return OverloadedError(f"{host} is overloaded{said}",
+                               hint="Retried automatically; if it persists, try later or a lighter model.", **kw)
+    if status == 429 or etype in _RATE_TYPES:
+        return RateLimitError(f"Rate limit reached at {host}{said}",
+                              hint="Retried automatically with backoff; lower the pace with `%llm config rpm=N` "
+                                   "or run fewer parallel calls.", **kw)
+    if status in (400, 413, 422) or etype == "invalid_request_error":
+        return BadRequestError(f"{host} rejected the request{said}",
+                               hint="Check the model ID and parameters (temperature, max_tokens, messages).", **kw)
+    if status is not None and (status >= 500 or status in (408, 409)):
+        what = "timed out at the gateway" if status == 504 else "failed"
+        return ProviderError(f"{host} {what} (HTTP {status}){said}", retryable=True,
+                             hint="Retried automatically; if it persists, check the provider's status page.", **kw)
+    return ProviderError(f"Unexpected answer from {host} (HTTP {status}){said}", retryable=False,
+                         hint="Check the base URL points at the provider's API.", **kw)
+
+
+class HTTPProvider(Provider):
+    """A `Provider` that talks HTTP with retries, timeouts, rate limiting and typed errors."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not self.base_url:
+            spec = self.spec
+            if spec is None and self.name:
+                from llm_magics.providers.registry import PROVIDERS
+
+                spec = PROVIDERS[self.name] if self.name in PROVIDERS else None
+            self.base_url = (spec.default_base_url if spec else "").rstrip("/")
+        o = self.options
+        self.retry_policy = RetryPolicy(
+            max_retries=int(o.get("max_retries", 2)),
+            base=float(o.get("backoff_base", 0.5)),
+            cap=float(o.get("backoff_cap", 8.0)),
+            max_retry_after=float(o.get("max_retry_after", 60.0)),
+        )
+        self.connect_timeout = float(o.get("connect_timeout", 10.0))
+        self.read_timeout = float(o.get("read_timeout", 120.0))
+        self.request_timeout = float(o.get("request_timeout", 600.0))
+        rpm = o.get("rpm")
+        self.limiter: RateLimiter = limiter_for(
+            self.name, self.base_url, self.key.secret.reveal() if self.key else None, int(rpm) if rpm else None
+        )
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._key_reported = False
+
+    # -- subclass hooks -----------------------------------------------------------------
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key.secret.reveal()}"} if self.key else {}
+
+    def _describe_error(self, err: LLMError) -> LLMError:
+        """Subclasses refine messages/hints (e.g. Kimi's region advice on 401)."""
+        return err
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).netloc or self.base_url
+
+    def _url(self, path: str) -> str:
+        return self.base_url + path
+
+    # -- client management ----------------------------------------------------------------
+    def client(self) -> httpx.AsyncClient:
+        """This instance's client for the running event loop (created on first use)."""
+        import httpx
+
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(
+                transport=self.options.get("transport"),
+                timeout=httpx.Timeout(connect=self.connect_timeout, read=self.read_timeout,
+                                      write=self.read_timeout, pool=self.connect_timeout),
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+                headers={"User-Agent": "llm-magics"},
+            )
+            self._clients[loop] = client
+        return client
+
+    async def aclose(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # pragma: no cover - always called from a loop
+            return
+        client = self._clients.pop(loop, None)
+        if client is not None:
+            await client.aclose()
+
+    # -- requests ---------------------------------------------------------------------------
+    def _error(self, status: int | None, body: bytes | str | Mapping[str, Any] | None,
+               headers: Mapping[str, str] | None = None) -> LLMError:
+        err = self._describe_error(error_from_body(status, body, provider=self.name, host=self.host, headers=headers))
+        if self.key is not None:
+            err.redact(self.key.secret.reveal(), self.key.masked)
+        if isinstance(err, AuthenticationError) and status == 401:
+            self._report_invalid_key()
+        return err
+
+    def _report_invalid_key(self) -> None:
+        if self.key is not None and self.key.on_invalid is not None and not self._key_reported:
+            self._key_reported = True
+            try:
+                self.key.on_invalid()
+            except Exception:  # noqa: BLE001 - marking the key must never hide the real error
+                pass
+
+    def _connection_error(self, exc: Exception) -> APIConnectionError:
+        import httpx
+
+        if isinstance(exc, httpx.TimeoutException):
+            what = f"timed out ({type(exc).__name__})"
+        else:
+            what = f"failed ({type(exc).__name__}: {exc})"
+        return APIConnectionError(
+            f"Connection to {self.host} {what} before any answer arrived.",
+            provider=self.name,
+            hint=f"Check the network and the base URL ({self.base_url}); raise connect_timeout/read_timeout if "
+                 "the server is just slow.",
+        )
+
+    @contextlib.asynccontextmanager
+    async def _stream_errors(self, model: str, text: list[str], reasoning: list[str]) -> AsyncIterator[None]:
+        """Every streaming provider's error contract in one place: an error keeps the text received
+        so far (`partial_text`), and a 404 names the model and the closest IDs the server offers."""
+        try:
+            yield
+        except StreamInterrupted as exc:
+            raise interrupted(exc, "".join(text), "".join(reasoning)) from exc.__cause__
+        except ModelNotFoundError as exc:
+            raise await self._model_not_found(model, exc) from None
+        except LLMError as exc:
+            raise attach_partial(exc, "".join(text), "".join(reasoning)) from exc.__cause__
+
+    async def _post_for_model(self, path: str, body: Any, model: str) -> tuple[Any, float]:
+        """POST a non-streamed request: (JSON answer, seconds). A 404 names the model and its closest IDs."""
+        t0 = time.perf_counter()
+        try:
+            obj = await self._json("POST", path, body)
+        except ModelNotFoundError as exc:
+            raise await self._model_not_found(model, exc) from None
+        return obj, time.perf_counter() - t0
+
+    def _require_key(self) -> None:
+        """No key for a provider that needs one: say how to add it instead of sending a doomed request."""
+        if self.key is not None or self.spec is None or not self.spec.needs_key:
+            return
+        env = " or ".join(self.spec.key_env)
+        raise ConfigurationError(
+            f"No API key for {self.spec.title}.",
+            provider=self.name,
+            hint=f"Add one with `%llm keys add {self.name}` (hidden prompt)"
+            + (f", set {env}" if env else "")
+            + ", or pass api_key=… to get_provider().",
+        )
+
+    async def _model_not_found(self, model: str, err: ModelNotFoundError) -> ModelNotFoundError:
+        """The 404 again, now naming the model and the closest IDs the server offers."""
+        try:
+            ids = [m.id for m in await self.list_models()]
+        except LLMError:
+            ids = []
+        suggestions = closest(model, ids)
+        hint: str | None
+        if suggestions:
+            hint = "Did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "? All IDs: `%llm models --refresh`."
+        elif ids:
+            hint = f"{len(ids)} models are available; list them with `%llm models --refresh`."
+        else:
+            hint = err.hint
+        return ModelNotFoundError(
+            f"Model '{model}' was not found at {self.host}.", suggestions=suggestions, provider=self.name,
+            status=err.status, error_type=err.error_type, hint=hint,
+        )
+
+    async def _send(self, method: str, path: str, body: Any = None, *, stream: bool,
+                    params: Mapping[str, str] | None = None) -> httpx.Response:
+        """Send with rate limiting and retries; returns a response with status < 400 (unread if streaming)."""
+        self._require_key()
+        import httpx
+
+        client = self.client()
+        policy = self.retry_policy
+        headers = {**self._auth_headers(), "Accept": "text/event-stream" if stream else "application/json"}
+        timeout = None if stream else httpx.Timeout(connect=self.connect_timeout, read=self.request_timeout,
+                                                     write=self.read_timeout, pool=self.connect_timeout)
+        attempt = 0
+        while True:
+            await self.limiter.acquire()
+            err: LLMError
+            try:
+                request = client.build_request(
+                    method, self._url(path), json=body, headers=headers, params=params,
+                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                )
+                response = await client.send(request, stream=True)
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                err = self._connection_error(exc)
+                cause: Exception | None = exc
+            else:
+                if response.status_code < 400:
+                    return response
+                try:
+                    raw = await response.aread()
+                except httpx.HTTPError:
+                    raw = b""
+                finally:
+                    await response.aclose()
+                err = self._error(response.status_code, raw, response.headers)
+                cause = None
+            if err.retry_after is not None and isinstance(err, (RateLimitError, OverloadedError)):
+                self.limiter.pause(min(err.retry_after, policy.max_retry_after))
+            if not err.retryable or attempt >= policy.max_retries or (
+                err.retry_after is not None and err.retry_after > policy.max_retry_after
+            ):
+                raise err from cause
+            delay = policy.delay(attempt, err.retry_after)
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    async def _json(self, method: str, path: str, body: Any = None,
+                    params: Mapping[str, str] | None = None) -> Any:
+        import httpx
+
+        response = await self._send(method, path, body, stream=False, params=params)
+        try:
+            raw = await response.aread()
+        except httpx.HTTPError as exc:
+            raise ProviderError(f"{self.host} dropped the connection while sending its answer ({type(exc).__name__}).",
+                                provider=self.name, retryable=True, hint="Try again.") from exc
+        finally:
+            await response.aclose()
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise ProviderError(f"{self.host} sent a non-JSON answer: {raw[:200]!r}", provider=self.name,
+                                status=response.status_code, hint="Check the base URL points at the provider's API.") from None
+
+    async def _events(self, path: str, body: Any) -> AsyncIterator[SSEvent]:
+        """SSE events of a streamed POST. Drops and stalls raise `StreamInterrupted` (empty partial
+        text: the caller, which knows the text so far, re-raises with it)."""
+        import httpx
+
+        response = await self._send("POST", path, body, stream=True)
+        ctype = response.headers.get("content-type", "")
+        if "text/event-stream" not in ctype and "json" in ctype:
+            # Some servers answer an error with 200 + JSON instead of a stream.
+            raw = await response.aread()
+            await response.aclose()
+            raise self._error(response.status_code, raw, response.headers)
+        decoder = SSEDecoder()
+        encoded = response.headers.get("content-encoding", "identity") not in ("", "identity")
+        chunks = response.aiter_bytes() if encoded else response.aiter_raw()
+        try:
+            async for raw in chunks:
+                for event in decoder.feed(raw):
+                    yield event
+        except httpx.ReadTimeout as exc:
+            raise StreamInterrupted(
+                f"The stream from {self.host} stalled: nothing arrived for {self.read_timeout:g} s.",
+                provider=self.name, hint="Partial text is kept; retry, or raise read_timeout for slow models.",
+            ) from exc
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            raise StreamInterrupted(
+                f"The connection to {self.host} dropped mid-stream ({type(exc).__name__}).",
+                provider=self.name, hint="Partial text is kept; run the cell again to get the whole answer.",
+            ) from exc
+        finally:
+            await response.aclose()
+
+
+def interrupted(exc: StreamInterrupted, text: str, reasoning: str) -> StreamInterrupted:
+    """The same interruption, now carrying the text received before it."""
+    return StreamInterrupted(exc.message, partial_text=text, partial_reasoning=reasoning, provider=exc.provider,
+                             status=exc.status, error_type=exc.error_type, hint=exc.hint)
+
+
+def ended_early(provider: str, host: str, text: str, reasoning: str) -> StreamInterrupted:
+    return StreamInterrupted(
+        f"The stream from {host} ended before the answer was finished ({len(text)} characters received).",
+        provider=provider, partial_text=text, partial_reasoning=reasoning,
+        hint="Partial text is kept; run the cell again to get the whole answer.",
+    )
+
+
+def attach_partial(err: LLMError, text: str, reasoning: str) -> LLMError:
+    """Typed errors raised mid-stream keep the text so far in `partial_text` / `partial_reasoning`."""
+    setattr(err, "partial_text", text)  # noqa: B010 - documented dynamic attribute
+    setattr(err, "partial_reasoning", reasoning)  # noqa: B010
+    return err

@@ -1,0 +1,282 @@
+"""The workflow executor: dependency order, independent steps at once, one streaming pane each.
+
+Steps whose needs are all done start together (up to `max_concurrency`). A failed step marks
+everything downstream "skipped"; other branches keep going and finished outputs are kept. The
+run is saved to history when it starts, after every step and when it ends, so a crash or Ctrl-C
+leaves a resumable record. Retries are the provider core's job; a step error here is final for
+this run. On cancel (Ctrl-C), running steps keep their partial text and become "interrupted".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+from llm_magics.workflow.run import RERUN_STATUSES, WorkflowRun
+from llm_magics.workflow.spec import StepSpec, WorkflowSpec, render_prompt
+from llm_magics.events import (
+    Event,
+    EventSink,
+    Notice,
+    PaneClosed,
+    PaneOpened,
+    Progress,
+    RunFinished,
+    RunStarted,
+    TextDelta,
+)
+
+if TYPE_CHECKING:
+    from llm_magics.history.store import History
+    from llm_magics.personas.model import Persona
+    from llm_magics.providers.base import Provider
+
+__all__ = ["Target", "execute", "resume_hint"]
+
+
+class Target:
+    """Where one step is sent: provider, model and request params, resolved before the run."""
+
+    __slots__ = ("provider", "model", "params")
+
+    def __init__(self, provider: Provider, model: str | None, params: dict[str, Any]) -> None:
+        self.provider = provider
+        self.model = model
+        self.params = params
+
+
+def resume_hint(run_id: str) -> str:
+    # A line magic: IPython rejects `%%workflow` with an empty cell body.
+    return f"Resume with `%workflow --resume {run_id}` (or `run.resume()` in Python); finished steps are reused."
+
+
+class _Executor:
+    def __init__(
+        self,
+        run: WorkflowRun,
+        spec: WorkflowSpec,
+        targets: dict[str, Target],
+        personas: dict[str, Persona | None],
+        sink: EventSink,
+        history: History | None,
+        max_concurrency: int,
+    ) -> None:
+        self.run = run
+        self.spec = spec
+        self.targets = targets
+        self.personas = personas
+        self.sink = sink
+        self.history = history
+        self.max_concurrency = max(1, max_concurrency)
+        self.total = len(spec.steps)
+        self._save_warned = False
+        self._sink_broken = False
+
+    # ---- bookkeeping ------------------------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        """Renderers never drive the run: a failing sink is reported once and then ignored."""
+        if self._sink_broken:
+            return
+        try:
+            self.sink(event)
+        except Exception as exc:  # noqa: BLE001
+            import warnings
+
+            self._sink_broken = True
+            warnings.warn(f"llm-magics: the workflow display failed ({exc!r}); the run continues without it.",
+                          RuntimeWarning, stacklevel=2)
+
+    def save(self) -> None:
+        """One short SQLite write; a failing disk warns once but never stops the run."""
+        if self.history is None:
+            return
+        run = self.run
+        try:
+            self.history.save(run.id, "workflow", run.to_dict(), title=run.title(), status=run.status,
+                              provider=run.provider, model=run.model)
+        except Exception as exc:  # noqa: BLE001 - history is best effort during a run
+            if not self._save_warned:
+                self._save_warned = True
+                self.emit(Notice(f"Could not save run {run.id} to history: {exc}", "warning"))
+
+    def finished(self) -> int:
+        return sum(1 for s in self.run.steps.values() if s.status not in ("pending", "running"))
+
+    def title(self, step: StepSpec) -> str:
+        persona = self.personas.get(step.id)
+        return f"{step.id} · {persona.label}" if persona else step.id
+
+    def open_pane(self, step: StepSpec, subtitle: str | None = None) -> None:
+        persona = self.personas.get(step.id)
+        target = self.targets.get(step.id)
+        if subtitle is None:
+            subtitle = f"{target.provider.name}:{target.model or 'default model'}" if target else ""
+        self.emit(PaneOpened(pane=step.id, title=self.title(step), subtitle=subtitle,
+                             color=persona.color if persona else None, group=step.id))
+
+    # ---- one step ---------------------------------------------------------------------------
+
+    async def run_step(self, step: StepSpec) -> None:
+        from llm_magics.errors import StreamInterrupted
+        from llm_magics.providers.base import StreamCollector
+
+        result = self.run.steps[step.id]
+        target = self.targets[step.id]
+        persona = self.personas.get(step.id)
+        prompt = render_prompt(step.prompt, self.run.inputs, self.run.outputs)
+        messages: list[dict[str, Any]] = []
+        if persona is not None:
+            messages.append({"role": "system", "content": persona.system_prompt})
+        messages.append({"role": "user", "content": prompt})
+        result.status, result.error, result.prompt = "running", None, prompt
+        result.output, result.reasoning, result.usage = "", "", None
+        result.provider, result.model = target.provider.name, target.model
+        result.started_at, result.finished_at, result.ttft_s = time.time(), None, None
+        result.attempts += 1
+        self.open_pane(step)
+        collector = StreamCollector(target.model or "", target.provider.name)
+        t0 = time.perf_counter()
+
+        def close(status: str, error: str | None = None, text: str | None = None) -> None:
+            result.output = collector.text if text is None else text
+            result.reasoning = collector.reasoning
+            result.usage = collector.usage
+            result.ttft_s = collector.ttft_s
+            result.duration_s = time.perf_counter() - t0
+            result.finished_at = time.time()
+            result.status, result.error = status, error
+            pane_status = {"done": "done", "failed": "error"}.get(status, status)
+            self.emit(PaneClosed(pane=step.id, status=pane_status, summary=result.summary(), error=error))  # type: ignore[arg-type]
+
+        try:
+            async for chunk in target.provider.stream(messages, model=target.model, **target.params):
+                collector.add(chunk)
+                if chunk.text or chunk.reasoning:
+                    self.emit(TextDelta(pane=step.id, text=chunk.text, reasoning=chunk.reasoning))
+        except asyncio.CancelledError:
+            close("interrupted", "interrupted before the answer finished")
+            raise
+        except Exception as exc:  # noqa: BLE001 - any step error ends this step, not the run
+            partial = collector.text
+            if isinstance(exc, StreamInterrupted) and len(exc.partial_text) > len(partial):
+                partial = exc.partial_text
+            close("failed", str(exc) or type(exc).__name__, partial)
+            return
+        close("done")
+
+    # ---- the whole run ----------------------------------------------------------------------
+
+    def skip_dependents(self, failed: str) -> list[str]:
+        skipped = []
+        for sid in self.spec.dependents(failed):
+            res = self.run.steps[sid]
+            if res.status == "pending":
+                res.status, res.error = "skipped", f"needs '{failed}', which did not finish"
+                skipped.append(sid)
+                self.open_pane(self.spec.step(sid))
+                self.emit(PaneClosed(pane=sid, status="skipped", error=res.error))
+        return skipped
+
+    def ready(self, running: set[str]) -> list[StepSpec]:
+        steps = self.run.steps
+        return [
+            s for s in (self.spec.step(i) for i in self.spec.order())
+            if steps[s.id].status == "pending" and s.id not in running
+            and all(steps[d].status == "done" for d in s.needs)
+        ]
+
+    async def execute(self) -> WorkflowRun:
+        run = self.run
+        if not any(r.status == "pending" for r in run.steps.values()):
+            self.emit(Notice(f"Run {run.id} has nothing left to run: every step is done.", "info"))
+        for step in (self.spec.step(i) for i in self.spec.order()):
+            res = run.steps[step.id]
+            if res.status == "done":  # reused from an earlier attempt: show it, don't send it
+                self.open_pane(step, f"{res.provider}:{res.model}" if res.provider else "")
+                if res.output:
+                    self.emit(TextDelta(pane=step.id, text=res.output))
+                self.emit(PaneClosed(pane=step.id, status="cached", summary="reused · " + res.summary()))
+        self.emit(Progress(self.finished(), self.total, "starting"))
+        running: dict[asyncio.Task[None], str] = {}
+        failures: list[str] = []
+        try:
+            while True:
+                for step in self.ready(set(running.values())):
+                    if len(running) >= self.max_concurrency:
+                        break
+                    task = asyncio.ensure_future(self.run_step(step))
+                    running[task] = step.id
+                if not running:
+                    break
+                self.save()
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    sid = running.pop(task)
+                    task.result()
+                    if run.steps[sid].status == "failed":
+                        failures.append(sid)
+                        self.skip_dependents(sid)
+                    self.emit(Progress(self.finished(), self.total, f"{sid} {run.steps[sid].status}"))
+                    self.save()
+        except asyncio.CancelledError:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            run.status, run.finished_at = "interrupted", time.time()
+            run.error = f"Interrupted; partial text is kept. {resume_hint(run.id)}"
+            self.save()
+            self.emit(RunFinished(markdown=run.to_markdown(), status=run.status))
+            raise
+        for res in run.steps.values():  # anything left waits on a failure
+            if res.status == "pending":
+                res.status = "skipped"
+        run.finished_at = time.time()
+        if failures:
+            run.status = "failed"
+            skipped = [s.id for s in run.steps.values() if s.status == "skipped"]
+            first = run.steps[failures[0]].error or "error"
+            names = ", ".join(f"'{f}'" for f in failures)
+            run.error = (
+                f"Step {names} failed: {first.splitlines()[0]}"
+                + (f" ({len(skipped)} dependent step(s) skipped)" if skipped else "")
+                + f". Finished outputs are kept. {resume_hint(run.id)}"
+            )
+            self.emit(Notice(run.error, "error"))
+        else:
+            run.status, run.error = "done", None
+        self.save()
+        self.emit(RunFinished(markdown=run.to_markdown(), status=run.status))
+        return run
+
+
+async def execute(
+    run: WorkflowRun,
+    spec: WorkflowSpec,
+    *,
+    targets: dict[str, Target],
+    personas: dict[str, Persona | None],
+    on_event: EventSink,
+    history: History | None,
+    max_concurrency: int = 4,
+    notices: list[str] | None = None,
+) -> WorkflowRun:
+    """Run every step of `run` whose status is in RERUN_STATUSES (all of them for a new run)."""
+    for res in run.steps.values():
+        if res.status in RERUN_STATUSES:
+            res.status, res.error = "pending", None
+    run.status, run.error, run.finished_at = "running", None, None
+    ex = _Executor(run, spec, targets, personas, on_event, history, max_concurrency)
+    ex.save()
+    ex.emit(RunStarted(kind="workflow", run=run, title=_run_title(run, spec), layout="grid"))
+    for text in notices or ():
+        ex.emit(Notice(text, "warning"))
+    return await ex.execute()
+
+
+def _run_title(run: WorkflowRun, spec: WorkflowSpec) -> str:
+    chain = " → ".join(spec.order())
+    again = f" (resume {run.resumes})" if run.resumes else ""
+    return f"{spec.name}{again}: {chain}"
+
