@@ -60,6 +60,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("temperature", "LLM_MAGICS_TEMPERATURE", float, "sampling temperature", 0.0, 2.0),
         Setting("max_tokens", "LLM_MAGICS_MAX_TOKENS", int, "cap on tokens per answer", 1, 1_000_000),
         Setting("rpm", "LLM_MAGICS_RPM", int, "client-side requests per minute per provider+key", 1, 100_000),
+        Setting("budget", "LLM_MAGICS_BUDGET", float,
+                "session spending cap in the price currency; runs that would exceed it are refused", 0.0, 1e9),
     )
 }
 

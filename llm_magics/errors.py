@@ -12,7 +12,8 @@ LLMError                      base: provider, status, error_type, retryable, hin
 │   └── ContentFilterError    400 content_filter (the prompt or answer was blocked)
 ├── ProviderError             5xx / 504 / malformed server data; retried when status says so
 │   └── APIConnectionError    could not connect, or the connection dropped before any byte
-└── StreamInterrupted         the stream stopped early or stalled; carries `partial_text`
+├── StreamInterrupted         the stream stopped early or stalled; carries `partial_text`
+└── BudgetExceededError       `%llm config budget=…`: a run would not fit, or used it up (nothing more sent)
 ```
 
 Messages say what happened and what to do next. They never contain an API key: keys are
@@ -34,6 +35,7 @@ __all__ = [
     "ProviderError",
     "APIConnectionError",
     "StreamInterrupted",
+    "BudgetExceededError",
 ]
 
 
@@ -93,6 +95,10 @@ def _rebuild(cls: type[LLMError], state: dict[str, object]) -> LLMError:
 
 class ConfigurationError(LLMError):
     """Something on our side is wrong: a flag, a name, a file, a missing key."""
+
+
+class BudgetExceededError(LLMError):
+    """The session budget (`%llm config budget=…`) would be exceeded: refused before sending, or stopped."""
 
 
 class AuthenticationError(LLMError):

@@ -110,6 +110,10 @@ def get_provider(
         model=model or default_model_for(spec.name) or spec.default_model,
         **{**config.request_defaults(), **options},
     )
+    from llm_magics.pricing.cost import pricer_for
+
+    # Every finished call gets `Completion.cost` from the price catalogue (region-aware by base URL).
+    provider.pricer = pricer_for(provider.name, provider.base_url or None)
     for wrap in registry.PROVIDER_WRAPPERS:
         provider = wrap(provider)
     return provider

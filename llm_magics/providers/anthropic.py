@@ -35,10 +35,13 @@ _STOP = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "t
 
 
 def _usage(raw: dict[str, Any]) -> Usage:
+    """input_tokens excludes cache reads and writes; prompt_tokens here includes both (as OpenAI counts)."""
     cached = raw.get("cache_read_input_tokens")
-    prompt = int(raw.get("input_tokens") or 0) + int(cached or 0) + int(raw.get("cache_creation_input_tokens") or 0)
+    written = raw.get("cache_creation_input_tokens")
+    prompt = int(raw.get("input_tokens") or 0) + int(cached or 0) + int(written or 0)
     completion = int(raw.get("output_tokens") or 0)
-    return Usage(prompt, completion, prompt + completion, cached_tokens=int(cached) if cached is not None else None)
+    return Usage(prompt, completion, prompt + completion, cached_tokens=int(cached) if cached is not None else None,
+                 cache_write_tokens=int(written) if written is not None else None)
 
 
 class AnthropicProvider(HTTPProvider):
@@ -131,11 +134,12 @@ class AnthropicProvider(HTTPProvider):
         think = "".join(str(b.get("thinking") or "") for b in blocks
                         if isinstance(b, dict) and b.get("type") == "thinking")
         stop = obj.get("stop_reason")
+        usage = _usage(obj["usage"]) if isinstance(obj.get("usage"), dict) else None
         return Completion(
             text=text, model=str(obj.get("model") or chosen), reasoning=think,
             finish_reason=_STOP.get(stop, stop) if stop else None,
-            usage=_usage(obj["usage"]) if isinstance(obj.get("usage"), dict) else None,
-            ttft_s=latency, latency_s=latency, provider=self.name,
+            usage=usage, ttft_s=latency, latency_s=latency, provider=self.name,
+            cost=self.price(chosen, usage),
         )
 
     async def list_models(self) -> list[ModelInfo]:

@@ -21,6 +21,8 @@ __all__ = [
     "Chunk",
     "Completion",
     "Usage",
+    "Cost",
+    "Pricer",
     "ModelInfo",
     "CheckReport",
     "Message",
@@ -107,7 +109,10 @@ class Usage:
     completion_tokens: int = 0
     total_tokens: int = 0
     reasoning_tokens: int | None = None
+    #: Prompt tokens served from the provider's cache (billed at the cache-hit price); part of prompt_tokens.
     cached_tokens: int | None = None
+    #: Prompt tokens written to the cache (Anthropic ``cache_creation_input_tokens``); part of prompt_tokens.
+    cache_write_tokens: int | None = None
 
     def __add__(self, other: Usage) -> Usage:
         def opt(a: int | None, b: int | None) -> int | None:
@@ -119,6 +124,7 @@ class Usage:
             self.total_tokens + other.total_tokens,
             opt(self.reasoning_tokens, other.reasoning_tokens),
             opt(self.cached_tokens, other.cached_tokens),
+            opt(self.cache_write_tokens, other.cache_write_tokens),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,6 +136,35 @@ class Usage:
             return None
         names = cls.__dataclass_fields__
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """What a call cost: `amount` in `currency`, or unknown (amount None, known False).
+
+    Lives here because providers/ may not import pricing/; pricing computes it (tokens × the
+    price catalogue) and `get_provider` hands providers a `Pricer` so `Completion.cost` is filled.
+    """
+
+    amount: float | None = None
+    currency: str = "USD"
+    known: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"amount": self.amount, "currency": self.currency, "known": self.known}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> Cost:
+        if not d:
+            return cls()
+        amount = d.get("amount")
+        if not d.get("known") or amount is None:
+            return cls(None, str(d.get("currency") or "USD"), False)
+        return cls(float(amount), str(d.get("currency") or "USD"), True)
+
+
+#: model ID, usage → cost (installed on a provider by `get_provider`; None prices nothing).
+Pricer = Callable[[str, "Usage | None"], Cost]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +187,13 @@ class Completion:
     ttft_s: float | None = None
     latency_s: float | None = None
     provider: str | None = None
+    #: Unknown until the layer above prices it (see `Pricer`); never a guess.
+    cost: Cost = field(default_factory=Cost)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["usage"] = self.usage.to_dict() if self.usage else None
+        d["cost"] = self.cost.to_dict()
         return d
 
     def as_message(self) -> dict[str, Any]:
@@ -202,11 +240,13 @@ class CheckReport:
 class StreamCollector:
     """Folds chunks into a `Completion` and times TTFT/latency; shared by every provider."""
 
-    __slots__ = ("model", "provider", "_t0", "_ttft", "_text", "_reasoning", "finish_reason", "usage")
+    __slots__ = ("model", "provider", "pricer", "_t0", "_ttft", "_text", "_reasoning", "finish_reason", "usage")
 
-    def __init__(self, model: str, provider: str | None = None) -> None:
+    def __init__(self, model: str, provider: str | None = None, pricer: Pricer | None = None) -> None:
         self.model = model
         self.provider = provider
+        #: Prices the finished call (`Completion.cost`); pass the provider's `pricer`.
+        self.pricer = pricer
         self._t0 = time.perf_counter()
         self._ttft: float | None = None
         self._text: list[str] = []
@@ -248,6 +288,7 @@ class StreamCollector:
             ttft_s=self._ttft,
             latency_s=time.perf_counter() - self._t0,
             provider=self.provider,
+            cost=self.pricer(self.model, self.usage) if self.pricer is not None else Cost(),
         )
 
 
@@ -261,6 +302,8 @@ class Provider(ABC):
     name: ClassVar[str] = ""
     #: Whether output is produced without any network (shown in every answer's label).
     offline: ClassVar[bool] = False
+    #: Prices finished calls; `get_provider` installs one from the price catalogue (None: costs unknown).
+    pricer: Pricer | None = None
 
     def __init__(
         self,
@@ -302,11 +345,15 @@ class Provider(ABC):
     async def list_models(self) -> list[ModelInfo]:
         """The model IDs the server offers (`GET /v1/models` or equivalent)."""
 
+    def price(self, model: str, usage: Usage | None) -> Cost:
+        """The cost of one finished call of `model` (unknown without a pricer)."""
+        return self.pricer(model, usage) if self.pricer is not None else Cost()
+
     async def complete(
         self, messages: Sequence[Message], *, model: str | None = None, **params: Any
     ) -> Completion:
         """The whole answer at once; the same text `stream` would give."""
-        collector = StreamCollector(self.resolve_model(model), self.name)
+        collector = StreamCollector(self.resolve_model(model), self.name, self.pricer)
         async for chunk in self.stream(messages, model=model, **params):
             collector.add(chunk)
         return collector.result()

@@ -161,15 +161,17 @@ class OpenAIProvider(HTTPProvider):
             if message.get(f):
                 think = str(message[f])
                 break
+        usage = _usage(obj.get("usage") or choice.get("usage"))
         return Completion(
             text=str(message.get("content") or ""),
             model=str(obj.get("model") or chosen),
             reasoning=think,
             finish_reason=choice.get("finish_reason"),
-            usage=_usage(obj.get("usage") or choice.get("usage")),
+            usage=usage,
             ttft_s=latency,  # the first token arrived with the whole answer
             latency_s=latency,
             provider=self.name,
+            cost=self.price(chosen, usage),  # priced by the ID asked for (a dated alias may differ)
         )
 
     # -- models --------------------------------------------------------------------------------
