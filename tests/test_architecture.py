@@ -169,3 +169,16 @@ def test_importing_the_core_loads_nothing_above_it(entry: str) -> None:
     above = [m for m in loaded if _unit(m) not in CORE_MAY_IMPORT | {None}]
     assert above == [], above
     assert "llm_magics.providers.base" in loaded  # the probe really imported the core
+
+
+def test_readme_python_api_names_import_from_the_package() -> None:
+    import re
+
+    import llm_magics
+
+    readme = (PKG.parent / "README.md").read_text(encoding="utf-8")
+    names = {n.strip() for line in re.findall(r"^from llm_magics import (.+)$", readme, re.M) for n in line.split(",")}
+    assert {"get_provider", "discuss", "compare", "list_personas"} <= names  # the section is really read
+    missing = [n for n in sorted(names) if not hasattr(llm_magics, n)]
+    assert missing == []
+    assert callable(llm_magics.compare) and callable(llm_magics.list_personas)
