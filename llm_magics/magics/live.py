@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, NoReturn
 
 from IPython.core.error import UsageError
 
 from llm_magics.events import Event, EventSink, Notice, PaneClosed, PaneOpened, RunFinished, RunStarted, TextDelta
 
-__all__ = ["run_live", "make_view", "TextView", "in_kernel"]
+__all__ = ["run_live", "end_interrupted", "RunInterrupted", "make_view", "TextView", "in_kernel"]
 
 
 def in_kernel() -> bool:
     """True inside a Jupyter kernel (widgets can render), False in terminal IPython / plain Python."""
     try:
-        from IPython import get_ipython
+        from IPython.core.getipython import get_ipython  # IPython 8.x does not re-export it
 
         ip = get_ipython()
     except ImportError:
@@ -93,6 +93,35 @@ def make_view() -> Any:
     return TextView()
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """The KeyboardInterrupt a magic re-raises after keeping its partial result.
+
+    A KeyboardInterrupt (so `except KeyboardInterrupt` and Jupyter treat it as one) that IPython
+    shows as one line instead of a traceback through llm-magics' frames.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"KeyboardInterrupt: {self}"]
+
+
+def end_interrupted(shell: Any, partial: Any, out: str | None) -> NoReturn:
+    """End an interrupted magic: keep `partial` in `out`, print one note, raise KeyboardInterrupt.
+
+    Raising (instead of returning) is what makes the kernel reply "error", so Jupyter aborts the
+    queued cells of a "Run All" instead of sending more paid requests. Every magic that catches
+    KeyboardInterrupt to keep a partial result ends through here.
+    """
+    __tracebackhide__ = True
+    if out and partial is not None and shell is not None:
+        shell.user_ns[out] = partial
+    run_id = getattr(partial, "id", None)
+    where = f" as run {run_id} (see %llm history)" if run_id else ""
+    kept = f" and in `{out}`" if out and partial is not None else ""
+    print(f"Interrupted: the partial result is kept{where}{kept}.", file=sys.stderr)
+    what = f"run {run_id}" if run_id else "the run"
+    raise RunInterrupted(f"{what} stopped; cells queued after this one are not run.") from None
+
+
 def run_live(
     shell: Any,
     start: Callable[[EventSink], Coroutine[Any, Any, Any]],
@@ -103,9 +132,12 @@ def run_live(
     """Run `start(sink)` on the llm-magics loop, rendering its events; returns the result.
 
     On KeyboardInterrupt the run is cancelled, its partial result (from RunStarted) is stored in
-    `out` and a one-line note is printed. Our errors become a single UsageError line, after the
-    partial result has been stored.
+    `out`, a one-line note is printed and KeyboardInterrupt is raised again (`end_interrupted`),
+    so the kernel replies "error" and Jupyter aborts the queued cells ("Run All" stops) exactly
+    as for an interrupted plain Python cell. Our errors become a single UsageError line, after
+    the partial result has been stored.
     """
+    __tracebackhide__ = True  # IPython shows the note and "KeyboardInterrupt", not our frames
     from llm_magics.sync import run_sync
     from llm_magics.errors import LLMError
 
@@ -127,12 +159,7 @@ def run_live(
         result = run_sync(start(sink))
     except KeyboardInterrupt:
         view.close("interrupted")
-        partial = keep_partial()
-        run_id = getattr(partial, "id", None)
-        where = f" as run {run_id} (see %llm history)" if run_id else ""
-        kept = f" and in `{out}`" if out and partial is not None else ""
-        print(f"Interrupted: the partial result is kept{where}{kept}.", file=sys.stderr)
-        return None
+        end_interrupted(shell, live.get("run"), out)
     except LLMError as exc:
         view.close("error")
         keep_partial()
