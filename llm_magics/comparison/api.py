@@ -30,8 +30,10 @@ from llm_magics.comparison.stats import (
 )
 from llm_magics.sync import sync_twin
 from llm_magics.errors import ConfigurationError
+from llm_magics.providers.base import Cost
 
 if TYPE_CHECKING:
+    from llm_magics.pricing.cost import CostTotal
     from llm_magics.events import EventSink
     from llm_magics.history.store import History
     from llm_magics.providers.base import Provider
@@ -141,11 +143,31 @@ class TargetResult:
     def stats(self) -> dict[str, Stat | None]:
         return {m: self.stat(m) for m in METRICS}
 
+    @property
+    def cost(self) -> Cost:
+        """Cost per run: the median over successful attempts, unknown when any of them is unpriced."""
+        costs = [a.cost for a in self.successful]
+        if not costs or any(c is None or not c.known for c in costs) or len({c.currency for c in costs if c}) != 1:
+            return Cost()
+        stat = self.stat("cost")
+        return Cost(stat.median, str(costs[0].currency if costs[0] else "USD"), True) if stat else Cost()
+
+    @property
+    def cost_total(self) -> CostTotal:
+        """Every attempt that reported usage (failed ones included): what this target cost in all."""
+        from llm_magics.pricing.cost import CostTotal
+
+        return CostTotal.of(a.cost for a in self.attempts if a.usage is not None and a.cost is not None)
+
     def summary(self) -> str:
-        """'TTFT 0.31 s · 2.4 s · 412 tok · 171 tok/s', or the error."""
+        """'TTFT 0.31 s · 2.4 s · 412 tok · 171 tok/s · $0.0012', or the error."""
+        from llm_magics.pricing.cost import format_cost
+
         if not self.ok:
             return self.error or self.status
-        return summary_line(self.stats(), len(self.successful), len(self.attempts))
+        line = summary_line(self.stats(), len(self.successful), len(self.attempts))
+        priced = any(a.usage is not None and a.cost is not None for a in self.successful)
+        return f"{line} · {format_cost(self.cost)}" if priced else line
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -211,6 +233,13 @@ class Comparison:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    @property
+    def cost(self) -> CostTotal:
+        """What the whole comparison cost (every attempt of every target, per currency)."""
+        from llm_magics.pricing.cost import CostTotal
+
+        return CostTotal.of(a.cost for r in self.rows for a in r.attempts if a.usage is not None and a.cost is not None)
 
     def best(self, metric: str = "tokens_per_s") -> TargetResult | None:
         """The row with the best median (lowest TTFT/latency/tokens, highest tokens/s); None if no row has it."""

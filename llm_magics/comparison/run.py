@@ -190,7 +190,8 @@ class _Run:
         a = Attempt()
         plan.row.attempts.append(a)
         provider = plan.provider
-        collector = StreamCollector(plan.model or provider.default_model or "", provider.name)
+        collector = StreamCollector(plan.model or provider.default_model or "", provider.name,
+                                    getattr(provider, "pricer", None))
         pieces = 0
         try:
             async for chunk in provider.stream(messages, model=plan.model, **params):
@@ -212,6 +213,7 @@ class _Run:
                 a.suggestions = await _suggest(provider, plan.model)
             return a, isinstance(exc, _FATAL)
         done = collector.result()
+        a.usage, a.cost = done.usage, (done.cost if collector.pricer is not None else None)
         a.text, a.reasoning, a.finish_reason = done.text, done.reasoning, done.finish_reason
         a.ttft_s, a.latency_s = done.ttft_s, done.latency_s
         usage = done.usage

@@ -21,6 +21,7 @@ from typing import Any
 
 from llm_magics.fmt import fmt_rate, fmt_seconds
 from llm_magics.errors import ConfigurationError
+from llm_magics.providers.base import Cost, Usage
 
 __all__ = [
     "Attempt", "Stat", "METRICS", "canonical_metric", "summarize", "fmt_seconds", "fmt_metric",
@@ -34,6 +35,7 @@ METRICS: dict[str, tuple[str, bool, str]] = {
     "tokens_per_s": ("tokens_per_s", True, "tok/s"),
     "output_tokens": ("output_tokens", False, "tok"),
     "reasoning_tokens": ("reasoning_tokens", False, "tok"),
+    "cost": ("cost_amount", False, ""),  # per run, in the price currency (None when unpriced)
 }
 
 _ALIASES = {
@@ -42,6 +44,7 @@ _ALIASES = {
     "tok/s": "tokens_per_s", "tokens/s": "tokens_per_s", "tps": "tokens_per_s", "speed": "tokens_per_s",
     "throughput": "tokens_per_s", "tokens": "output_tokens", "tok": "output_tokens",
     "completion_tokens": "output_tokens", "reasoning": "reasoning_tokens",
+    "price": "cost", "cost_per_run": "cost", "$": "cost",
 }
 
 
@@ -73,10 +76,16 @@ class Attempt:
     error_type: str | None = None
     hint: str | None = None
     suggestions: list[str] = field(default_factory=list)
+    usage: Usage | None = None
+    cost: Cost | None = None  # as priced when the attempt finished (llm_magics.pricing)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def cost_amount(self) -> float | None:
+        return self.cost.amount if self.cost is not None and self.cost.known else None
 
     @property
     def tokens_per_s(self) -> float | None:
@@ -89,12 +98,17 @@ class Attempt:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["tokens_per_s"] = self.tokens_per_s
+        d["usage"] = self.usage.to_dict() if self.usage else None
+        d["cost"] = self.cost.to_dict() if self.cost else None
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Attempt:
         names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in names})
+        data = {k: v for k, v in d.items() if k in names}
+        data["usage"] = Usage.from_dict(d.get("usage"))
+        data["cost"] = Cost.from_dict(d["cost"]) if isinstance(d.get("cost"), dict) else None
+        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -124,6 +138,8 @@ def _fmt_value(metric: str, x: float) -> str:
         return fmt_seconds(x)
     if metric == "tokens_per_s":
         return fmt_rate(x)
+    if metric == "cost":
+        return f"{x:.4f}"
     return f"{x:.0f} tok"
 
 

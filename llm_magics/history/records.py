@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from llm_magics.providers.base import Usage
+from llm_magics.providers.base import Cost, Usage
 
 __all__ = ["UsageRecord"]
 
@@ -14,9 +14,10 @@ R = TypeVar("R", bound="UsageRecord")
 
 
 class UsageRecord:
-    """Mixin for a dataclass with a `usage: Usage | None` field: `to_dict` / `from_dict`.
+    """Mixin for a dataclass with a `usage: Usage | None` field (and optionally `cost: Cost | None`).
 
-    Unknown keys in stored data are ignored, so runs saved by an older version still load.
+    Unknown keys in stored data are ignored, so runs saved by an older version still load. The
+    stored cost is the one the run showed when it ran (prices change; history must not).
     """
 
     usage: Usage | None
@@ -24,6 +25,9 @@ class UsageRecord:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)  # type: ignore[call-overload]
         d["usage"] = self.usage.to_dict() if self.usage else None
+        cost = getattr(self, "cost", None)
+        if "cost" in d:
+            d["cost"] = cost.to_dict() if isinstance(cost, Cost) else None
         return d  # type: ignore[no-any-return]
 
     @classmethod
@@ -31,4 +35,6 @@ class UsageRecord:
         names = cls.__dataclass_fields__  # type: ignore[attr-defined]
         data = {k: v for k, v in d.items() if k in names}
         data["usage"] = Usage.from_dict(d.get("usage"))
+        if "cost" in names:
+            data["cost"] = Cost.from_dict(d["cost"]) if isinstance(d.get("cost"), Mapping) else None
         return cls(**data)

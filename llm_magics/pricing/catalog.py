@@ -4,7 +4,8 @@ Why a catalogue and not constants: prices change and differ by region (Moonshot 
 api.moonshot.cn in CNY), and every number must carry the date and page it came from so a reader
 can check it. A model that is in neither file has *no* price: callers show "—", never a guess.
 
-A section named ``provider@host`` applies when the provider's base URL host ends with ``host``
+A model ``"*"`` prices every model of its section that has no entry of its own (used for the offline
+demo provider, which costs nothing whatever the model ID). A section named ``provider@host`` applies when the provider's base URL host ends with ``host``
 (``kimi@moonshot.cn``); it is consulted before the plain ``provider`` section. An entry in the
 user file replaces the built-in entry of the same section and model.
 """
@@ -178,7 +179,8 @@ class PriceCatalog:
                         and (host == h or host.endswith("." + h))]
             if regional:
                 return max(regional, key=lambda p: len(p.host))
-        return self._entries.get((prov, "", model))
+        # A provider-wide "*" entry (the offline demo provider: every model is free) comes last.
+        return self._entries.get((prov, "", model)) or self._entries.get((prov, "", "*"))
 
     def entries(self, provider: str | None = None) -> list[Price]:
         """Every price (one provider's when given), sorted by section then model."""

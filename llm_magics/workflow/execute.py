@@ -136,13 +136,14 @@ class _Executor:
         result.started_at, result.finished_at, result.ttft_s = time.time(), None, None
         result.attempts += 1
         self.open_pane(step)
-        collector = StreamCollector(target.model or "", target.provider.name)
+        collector = StreamCollector(target.model or "", target.provider.name, getattr(target.provider, "pricer", None))
         t0 = time.perf_counter()
 
         def close(status: str, error: str | None = None, text: str | None = None) -> None:
             result.output = collector.text if text is None else text
             result.reasoning = collector.reasoning
             result.usage = collector.usage
+            result.cost = collector.pricer(collector.model, collector.usage) if collector.pricer else None
             result.ttft_s = collector.ttft_s
             result.duration_s = time.perf_counter() - t0
             result.finished_at = time.time()
@@ -201,9 +202,11 @@ class _Executor:
         self.emit(Progress(self.finished(), self.total, "starting"))
         running: dict[asyncio.Task[None], str] = {}
         failures: list[str] = []
+        stopped: str | None = None  # why no new step may start (the session budget is used up)
         try:
             while True:
-                for step in self.ready(set(running.values())):
+                stopped = stopped or _budget_stop()
+                for step in [] if stopped else self.ready(set(running.values())):
                     if len(running) >= self.max_concurrency:
                         break
                     task = asyncio.ensure_future(self.run_step(step))
@@ -229,11 +232,17 @@ class _Executor:
             self.save()
             self.emit(RunFinished(markdown=run.to_markdown(), status=run.status))
             raise
-        for res in run.steps.values():  # anything left waits on a failure
+        for res in run.steps.values():  # anything left waits on a failure (or on budget)
             if res.status == "pending":
                 res.status = "skipped"
+                if stopped:
+                    res.error = "not started: the budget is used up"
         run.finished_at = time.time()
-        if failures:
+        if stopped and not failures:
+            run.status = "failed"
+            run.error = f"{stopped} {resume_hint(run.id)}"
+            self.emit(Notice(run.error, "error"))
+        elif failures:
             run.status = "failed"
             skipped = [s.id for s in run.steps.values() if s.status == "skipped"]
             first = run.steps[failures[0]].error or "error"
@@ -249,6 +258,19 @@ class _Executor:
         self.save()
         self.emit(RunFinished(markdown=run.to_markdown(), status=run.status))
         return run
+
+
+def _budget_stop() -> str | None:
+    """The budget message when `%llm config budget=…` is used up, else None."""
+    from llm_magics.errors import BudgetExceededError
+    from llm_magics.pricing import budget
+
+    try:
+        budget.check_running()
+    except BudgetExceededError as exc:
+        return exc.message
+    return None
+
 
 
 async def execute(

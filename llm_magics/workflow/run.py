@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from llm_magics.fmt import stream_summary
 from llm_magics.history.records import UsageRecord
-from llm_magics.providers.base import Usage
+from llm_magics.providers.base import Cost, Usage
 
 if TYPE_CHECKING:
+    from llm_magics.pricing.cost import CostTotal
     from llm_magics.workflow.spec import WorkflowSpec
     from llm_magics.events import EventSink
     from llm_magics.providers.base import Provider
@@ -48,14 +49,21 @@ class StepResult(UsageRecord):
     ttft_s: float | None = None
     #: How many times this step was sent (1 + resumes that re-ran it).
     attempts: int = 0
+    #: As priced when the step finished (llm_magics.pricing); None before it ran.
+    cost: Cost | None = None
 
     @property
     def tokens(self) -> int:
         return self.usage.total_tokens if self.usage else 0
 
     def summary(self) -> str:
-        """"TTFT 0.31 s · 2.4 s · 412 tok · 171 tok/s" (what the pane and the step list show)."""
-        return stream_summary(self.ttft_s, self.duration_s, self.usage.completion_tokens if self.usage else None)
+        """"TTFT 0.31 s · 2.4 s · 412 tok · 171 tok/s · $0.0012" (what the pane and the step list show)."""
+        from llm_magics.pricing.cost import format_cost
+
+        text = stream_summary(self.ttft_s, self.duration_s, self.usage.completion_tokens if self.usage else None)
+        if self.usage is not None and self.cost is not None:  # None: the provider was built without prices
+            text = f"{text} · {format_cost(self.cost)}" if text else format_cost(self.cost)
+        return text
 
 
 @dataclass
@@ -136,6 +144,13 @@ class WorkflowRun:
     @property
     def duration_s(self) -> float:
         return sum(s.duration_s or 0.0 for s in self.steps.values())
+
+    @property
+    def cost(self) -> CostTotal:
+        """What the steps that ran cost (per currency; unpriced steps counted apart)."""
+        from llm_magics.pricing.cost import CostTotal
+
+        return CostTotal.of(s.cost for s in self.steps.values() if s.usage is not None and s.cost is not None)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -235,14 +250,20 @@ class WorkflowRun:
         where = f"{self.provider}:{self.model}" if self.provider and self.model else (self.provider or "")
         meta = [f"run `{self.id}`", f"{len(self.steps)} steps", f"{self.usage.total_tokens:,} tokens",
                 f"{self.duration_s:.1f} s of model time"]
+        if self.cost.calls:
+            meta.append(f"cost {self.cost.format()}")
         if where:
             meta.append(where)
         lines += [" · ".join(meta), ""]
-        lines += ["| # | step | persona | status | time | tokens |", "|---|---|---|---|---|---|"]
+        from llm_magics.pricing.cost import format_cost
+
+        lines += ["| # | step | persona | status | time | tokens | cost |", "|---|---|---|---|---|---|---|"]
         for i, s in enumerate(self.steps.values(), 1):
             t = f"{s.duration_s:.1f} s" if s.duration_s is not None else "—"
             tok = f"{s.tokens:,}" if s.usage else "—"
-            lines.append(f"| {i} | `{s.id}` | {_cell(s.persona or '—')} | {_ICONS.get(s.status, '')} {s.status} | {t} | {tok} |")
+            cost = format_cost(s.cost) if s.usage and s.cost is not None else "—"
+            lines.append(f"| {i} | `{s.id}` | {_cell(s.persona or '—')} | {_ICONS.get(s.status, '')} {s.status} | {t} | {tok} "
+                         f"| {cost} |")
         lines.append("")
         if self.error:
             lines += ["> " + self.error.replace("\n", "\n> "), ""]
