@@ -33,6 +33,7 @@ __all__ = [
     "extract_number",
     "extract_choice",
     "extract_cwes",
+    "cwe_groups",
     "json_scorer",
 ]
 
@@ -67,7 +68,8 @@ class Scorer:
     def score(self, output: str, row: Mapping[str, Any], expected: Any) -> Score:
         raise NotImplementedError
 
-    async def ascore(self, output: str, row: Mapping[str, Any], expected: Any) -> Score:
+    async def ascore(self, output: str, row: Mapping[str, Any], expected: Any, *, prompt: str = "") -> Score:
+        """The runner's entry point; `prompt` is the text that was sent (the judge shows it to the grader)."""
         return self.score(output, row, expected)
 
     def __repr__(self) -> str:
@@ -292,23 +294,35 @@ class JsonScorer(Scorer):
         return Score(1.0, key)
 
 
+def cwe_groups(expected: Any) -> list[list[str]]:
+    """The expected weaknesses, each a group of acceptable IDs.
+
+    A list holds one weakness per element; a string separates weaknesses with ',' or ';'. Inside
+    one weakness, 'CWE-916|CWE-328' lists IDs that each count (CWE has parent/child IDs for the
+    same bug, and an auditor who names either found it).
+    """
+    parts = list(expected) if isinstance(expected, (list, tuple)) else re.split(r"[,;\n]", str(expected))
+    groups = [extract_cwes(p) for p in parts]
+    return [g for g in groups if g]
+
+
 class CweScorer(Scorer):
-    """Recall of the expected CWE IDs found in the output: 2 of 3 expected IDs named → 0.667."""
+    """Recall of the expected weaknesses named in the output: 2 of 3 found → 0.667."""
 
     name = "cwe"
 
     def check_expected(self, expected: Any) -> str | None:
-        if not extract_cwes(expected):
+        if not cwe_groups(expected):
             return f"names no CWE ID ({str(expected)[:40]!r}; write e.g. 'CWE-89' or a list of them)"
         return None
 
     def score(self, output: str, row: Mapping[str, Any], expected: Any) -> Score:
-        want = extract_cwes(expected)
+        want = cwe_groups(expected)
         found = extract_cwes(output)
-        hit = [c for c in want if c in found]
-        missed = [c for c in want if c not in found]
-        reason = f"missed {', '.join(missed)}" if missed else None
-        return Score(len(hit) / len(want), ",".join(sorted(found, key=lambda c: int(c[4:]))), reason)
+        missed = [g for g in want if not any(c in found for c in g)]
+        reason = "missed " + ", ".join(" or ".join(g) for g in missed) if missed else None
+        key = ",".join(sorted(found, key=lambda c: int(c[4:])))
+        return Score((len(want) - len(missed)) / len(want), key, reason)
 
 
 class CallableScorer(Scorer):

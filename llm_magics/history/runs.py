@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["history_runs", "show_run", "export_run", "load_run", "RunTable", "RunMarkdown", "FORMATS"]
 
 #: format name → file extension
-FORMATS = {"md": "md", "markdown": "md", "json": "json"}
+FORMATS = {"md": "md", "markdown": "md", "json": "json", "csv": "csv"}
 
 
 def _history(history: History | None) -> History:
@@ -167,6 +167,9 @@ def show_run(run_id: str, *, history: History | None = None) -> RunMarkdown:
 
 
 def _json(rec: RunRecord) -> str:
+    data = rec.data
+    if rec.kind == "eval":  # an eval's calls live in their own table: export them too
+        data = rec.load().to_dict()
     envelope = {
         "id": rec.id,
         "kind": rec.kind,
@@ -177,7 +180,7 @@ def _json(rec: RunRecord) -> str:
         "created_at": rec.created_at,
         "updated_at": rec.updated_at,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(rec.created_at)),
-        "data": rec.data,
+        "data": data,
     }
     return json.dumps(envelope, ensure_ascii=False, indent=2, default=str) + "\n"
 
@@ -192,9 +195,13 @@ def export_run(
     """
     ext = FORMATS.get(format.strip().lower().lstrip("."))
     if ext is None:
-        raise ConfigurationError(f"Unknown export format '{format}'.", hint="Use --format md or --format json.")
+        raise ConfigurationError(f"Unknown export format '{format}'.", hint="Use --format md, json or csv (evals).")
     rec = _history(history).get(run_id.strip())
-    text = _markdown(rec) if ext == "md" else _json(rec)
+    if ext == "csv":  # one row per call: only runs made of many calls (evals) have a table to export
+        to_csv = getattr(rec.load(), "to_csv", None)
+        if to_csv is None:
+            raise ConfigurationError(f"Run {rec.id} is a {rec.kind}; CSV export is for evals.", hint="Use --format md or json.")
+    text = _markdown(rec) if ext == "md" else _json(rec) if ext == "json" else str(to_csv())
     target = Path(path).expanduser() if path else Path.cwd() / f"{rec.id}.{ext}"
     if target.is_dir():
         target = target / f"{rec.id}.{ext}"

@@ -28,6 +28,7 @@ KINDS: dict[str, str] = {
     "discussion": "llm_magics.discussion.api:Transcript",
     "workflow": "llm_magics.workflow.api:WorkflowRun",
     "compare": "llm_magics.comparison.api:Comparison",
+    "eval": "llm_magics.evaluation.result:EvalResult",
 }
 
 _SCHEMA = """

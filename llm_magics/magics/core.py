@@ -41,7 +41,7 @@ Usage::
   %llm personas [--pick]                 the personas (table, or the picker widget)
   %%llm personas add NAME --role R       a user persona; the cell is its system prompt
   %llm workflows                         built-in workflows
-  %llm history [N] [--kind K] [--search TEXT] | history show ID | history export ID --format md|json
+  %llm history [N] [--kind K] [--search TEXT] | history show ID | history export ID --format md|json|csv
   %llm record PATH | record stop         record real streams to a JSONL cassette (replay provider)
 
 `%llm SUB --help` prints the flags of one subcommand.

@@ -1,4 +1,4 @@
-"""`%llm history [N] [--kind K] [--search TEXT]`, `history show ID`, `history export ID --format md|json`."""
+"""`%llm history [N] [--kind K] [--search TEXT]`, `history show ID`, `history export ID --format md|json|csv`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def _list(argv: list[str]) -> None:
     from llm_magics.history.store import KINDS
     from llm_magics.history.runs import history_runs
 
-    p = SubParser("%llm history", HELP + ". Subcommands: show ID, export ID --format md|json [--output PATH].")
+    p = SubParser("%llm history", HELP + ". Subcommands: show ID, export ID --format md|json|csv [--output PATH].")
     p.add_argument("n", nargs="?", type=int, default=20, help="how many runs (default 20)")
     p.add_argument("--kind", "-k", choices=sorted(KINDS), default=None, help="only runs of this kind")
     p.add_argument("--search", "-s", default=None, help="only runs whose title or text contains TEXT")
@@ -51,7 +51,7 @@ def _export(argv: list[str]) -> None:
 
     p = SubParser("%llm history export", "write the run to a file and print its path")
     p.add_argument("id", help="run ID (see %llm history)")
-    p.add_argument("--format", "-f", choices=sorted(FORMATS), default="md", help="md (default) or json")
+    p.add_argument("--format", "-f", choices=sorted(FORMATS), default="md", help="md (default), json, or csv (evals: one row per call)")
     p.add_argument("--output", "-o", default=None, metavar="PATH", help="file or folder (default: <id>.<ext> in the cwd)")
     args = parse(p, argv)
     if args is not None:

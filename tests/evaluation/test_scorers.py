@@ -9,6 +9,7 @@ import pytest
 
 from llm_magics.errors import ConfigurationError
 from llm_magics.evaluation.scorers import (
+    cwe_groups,
     extract_choice,
     extract_cwes,
     extract_number,
@@ -137,6 +138,25 @@ def test_cwe_recall() -> None:
     r = get_scorer("cwe").score("CWE-79 and CWE-89", {}, ["CWE-89", "CWE-22"])
     assert r.value == 0.5 and r.reason == "missed CWE-22" and r.key == "CWE-79,CWE-89"
     assert get_scorer("cwe").check_expected("none") is not None
+    # 'A|B' inside one weakness: either ID counts (parent/child CWE IDs for the same bug)
+    sc = get_scorer("cwe")
+    assert sc.score("weak hash: CWE-328", {}, ["CWE-916|CWE-328"]).value == 1.0
+    r = sc.score("nothing", {}, "CWE-916|CWE-328, CWE-89")
+    assert r.value == 0.0 and r.reason == "missed CWE-916 or CWE-328, CWE-89"
+
+
+def test_shipped_datasets_are_valid_for_their_scorers() -> None:
+    from llm_magics.evaluation.data import check_expected_column, load_data, select
+    from llm_magics.evaluation.datasets import dataset_path
+
+    sec = load_data(dataset_path("vulnerable-snippets"))
+    assert 20 <= len(sec) <= 30 and {"code", "language", "cwe"} <= set(sec.columns)
+    check_expected_column(select(sec), "cwe", sec.columns, get_scorer("cwe").check_expected)
+    assert all(cwe_groups(it.row["cwe"]) for it in sec.items)
+    ar = load_data(dataset_path("arithmetic"))
+    assert 30 <= len(ar) <= 50
+    check_expected_column(select(ar), "answer", ar.columns, get_scorer("number").check_expected)
+    assert len({it.row["id"] for it in ar.items}) == len(ar)
 
 
 def test_callables_and_their_return_values() -> None:

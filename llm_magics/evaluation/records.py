@@ -1,0 +1,82 @@
+"""One evaluated call: what was sent to whom, what came back, how it scored, what it cost.
+
+A call ends in exactly one of three states, and the statistics keep them apart:
+
+- **scored** — the model answered and the scorer graded it (`score` is set);
+- **error** — the call failed (HTTP error, timeout, refused): never counted as a wrong answer;
+- **scoring error** — the model answered but the scorer raised; the answer is kept.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from llm_magics.providers.base import Usage
+
+__all__ = ["CallResult", "CallKey"]
+
+#: (target label, item index, repeat index)
+CallKey = tuple[str, int, int]
+
+
+@dataclass
+class CallResult:
+    target: str
+    item: int
+    repeat: int
+    output: str = ""
+    reasoning: str = ""
+    score: float | None = None
+    #: The answer the scorer extracted (majority@k and consistency vote on it).
+    key: str | None = None
+    #: Why the scorer gave what it gave, when it says (judge reason, schema error, missed CWE IDs).
+    reason: str | None = None
+    error: str | None = None
+    error_type: str | None = None
+    scoring_error: str | None = None
+    usage: Usage | None = None
+    ttft_s: float | None = None
+    latency_s: float | None = None
+    cost: float | None = None
+    currency: str | None = None
+    finish_reason: str | None = None
+    at: float = field(default_factory=time.time)
+
+    @property
+    def call_key(self) -> CallKey:
+        return (self.target, self.item, self.repeat)
+
+    @property
+    def status(self) -> str:
+        """scored | error | scoring_error"""
+        if self.error is not None:
+            return "error"
+        if self.scoring_error is not None:
+            return "scoring_error"
+        return "scored"
+
+    @property
+    def scored(self) -> bool:
+        return self.error is None and self.scoring_error is None and self.score is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Compact: fields at their default are left out (1,800 calls add up)."""
+        d: dict[str, Any] = {"target": self.target, "item": self.item, "repeat": self.repeat}
+        for name in ("output", "reasoning", "score", "key", "reason", "error", "error_type", "scoring_error",
+                     "ttft_s", "latency_s", "cost", "currency", "finish_reason"):
+            value = getattr(self, name)
+            if value not in (None, ""):
+                d[name] = value
+        if self.usage is not None:
+            d["usage"] = self.usage.to_dict()
+        d["at"] = self.at
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CallResult:
+        names = cls.__dataclass_fields__
+        data = {k: v for k, v in d.items() if k in names and k != "usage"}
+        data["usage"] = Usage.from_dict(d.get("usage"))
+        return cls(**data)
