@@ -23,6 +23,7 @@ __all__ = [
     "set_session",
     "save",
     "reset_session",
+    "first_time",
     "request_defaults",
 ]
 
@@ -145,6 +146,18 @@ def set_session(**values: Any) -> None:
 
 def reset_session() -> None:
     _session.clear()
+    _seen.clear()
+
+
+_seen: set[str] = set()
+
+
+def first_time(key: str) -> bool:
+    """True the first time `key` is asked about in this session (a notice shown once per kernel)."""
+    if key in _seen:
+        return False
+    _seen.add(key)
+    return True
 
 
 def save(**values: Any) -> Path:

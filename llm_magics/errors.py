@@ -72,6 +72,22 @@ class LLMError(Exception):
             head = f"[{' · '.join(tags)}] {head}"
         return f"{head}\n→ {self.hint}" if self.hint else head
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython/Jupyter show for an uncaught llm-magics error: its message, not 30 frames.
+
+        The message already says what happened and what to do. `LLM_MAGICS_TRACEBACK=1` brings
+        the full traceback back (for bug reports).
+        """
+        import os
+
+        if os.environ.get("LLM_MAGICS_TRACEBACK", "").strip() not in ("", "0"):
+            from IPython.core.getipython import get_ipython
+
+            ip = get_ipython()
+            if ip is not None:
+                return list(ip.InteractiveTB.structured_traceback(type(self), self, self.__traceback__))
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+
     def redact(self, secret: str, masked: str) -> None:
         """Replace `secret` wherever the server echoed it (some do, in 401 bodies) by `masked`."""
         if not secret:

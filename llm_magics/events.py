@@ -75,6 +75,9 @@ class Progress:
 class Notice:
     text: str
     level: Literal["info", "warning", "error"] = "info"
+    #: Session-wide news (e.g. "No Kimi key found"): magics show it once per session, and it is
+    #: never stored in a run's record.
+    once: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["fmt_seconds", "fmt_rate", "tokens_per_s", "stream_summary"]
+__all__ = ["fmt_seconds", "fmt_rate", "fmt_tokens", "tokens_per_s", "stream_summary"]
 
 
 def fmt_seconds(x: float) -> str:
@@ -28,15 +28,28 @@ def tokens_per_s(output_tokens: int | float | None, ttft_s: float | None, latenc
     return output_tokens / gen if gen > 0 else None
 
 
+def fmt_tokens(prompt: int | None, output: int | None, reasoning: int | None = None) -> str:
+    """'prompt 1,204 tok · output 512 tok (reasoning 120)': every count says which kind it is.
+
+    Reasoning tokens are part of the output tokens (they are billed as output), hence in brackets.
+    """
+    parts = []
+    if prompt is not None:
+        parts.append(f"prompt {prompt:,} tok")
+    if output is not None:
+        parts.append(f"output {output:,} tok" + (f" (reasoning {reasoning:,})" if reasoning else ""))
+    return " · ".join(parts)
+
+
 def stream_summary(ttft_s: float | None, latency_s: float | None, output_tokens: int | None) -> str:
-    """'TTFT 0.31 s · 2.4 s · 412 tok · 171 tok/s' — the parts that are known."""
+    """'TTFT 0.31 s · 2.4 s · 412 output tok · 171 tok/s' — the parts that are known."""
     parts: list[str] = []
     if ttft_s is not None:
         parts.append("TTFT " + fmt_seconds(ttft_s))
     if latency_s is not None:
         parts.append(fmt_seconds(latency_s))
     if output_tokens:
-        parts.append(f"{output_tokens} tok")
+        parts.append(f"{output_tokens:,} output tok")
         rate = tokens_per_s(output_tokens, ttft_s, latency_s)
         if rate is not None:
             parts.append(fmt_rate(rate))

@@ -141,8 +141,12 @@ def test_did_you_mean_puts_completions_first() -> None:
 def test_stream_summary_reads_the_same_everywhere() -> None:
     from llm_magics.fmt import stream_summary
 
-    assert stream_summary(0.314, 2.43, 412) == "TTFT 0.31 s · 2.4 s · 412 tok · 195 tok/s"
+    assert stream_summary(0.314, 2.43, 412) == "TTFT 0.31 s · 2.4 s · 412 output tok · 195 tok/s"
     assert stream_summary(0.004, None, None) == "TTFT 4 ms"
+    from llm_magics.fmt import fmt_tokens
+
+    assert fmt_tokens(1204, 512, 120) == "prompt 1,204 tok · output 512 tok (reasoning 120)"
+    assert fmt_tokens(None, 42) == "output 42 tok"
 
 
 class EchoProvider:

@@ -21,8 +21,9 @@ def make_view(ft: FakeTime) -> tuple[LiveView, list[Any]]:
 def test_grid_panes_stream_throttled_and_end_with_final_text() -> None:
     ft = FakeTime()
     view, shown = make_view(ft)
-    assert shown == [view.root] and "llm-live" in view.root._dom_classes
+    assert shown == [] and not view.shown  # nothing is drawn before the run starts
     view(RunStarted("discussion", run=None, title="t", layout="grid"))
+    assert shown == [view.root] and "llm-live" in view.root._dom_classes
     view(Notice("No Kimi key found", "info"))
     for i in range(3):
         view(PaneOpened(f"p{i}", f"Persona {i} · round 1", color="#123456", group="Round 1"))
@@ -55,7 +56,8 @@ def test_grid_panes_stream_throttled_and_end_with_final_text() -> None:
     assert "boom" in p1.footer_w.value and "llm-pane-error" in p1.box._dom_classes
     assert p2.reasoning_box.layout.display == "none"
     assert "llm-pane-done" in p2.box._dom_classes  # never streamed, closed at the end
-    assert view.progress_w.value == 2 and view.progress_w.max == 3
+    assert view.progress_w.max == 3 and view.progress_w.value == 3  # the run ended: the bar is full …
+    assert view.progress_w.bar_style == "danger" and "✗ 1 failed" in view.progress_label.value  # … and red
     assert "No Kimi key" in view.notices.children[0].value
     assert isinstance(shown[-1], Markdown) and shown[-1].data == "## final"
     assert view.final_markdown == "## final"

@@ -166,7 +166,15 @@ DIAMOND = textwrap.dedent(
 def test_independent_steps_run_concurrently_and_failures_stay_local(server: Any) -> None:
     server.pacing[server.models[0]] = (0.05, 0.02)
     prov = provider_for(server, max_retries=0)
-    run = run_workflow(DIAMOND, "a login form", provider=prov)  # right-model is unknown to the server
+    # right-model passes the pre-flight model check, then disappears from the server once the run
+    # is under way, so step 'right' fails with a 404 while 'left' goes on.
+    server.models.append("right-model")
+
+    def drop(event: Any) -> None:
+        if isinstance(event, E.PaneOpened) and event.pane == "root" and "right-model" in server.models:
+            server.models.remove("right-model")
+
+    run = run_workflow(DIAMOND, "a login form", provider=prov, on_event=drop)
     assert [run[s].status for s in ("root", "left", "right", "join")] == ["done", "done", "failed", "skipped"]
     assert "right-model" in (run["right"].error or "")
     reqs = chat_requests(server)

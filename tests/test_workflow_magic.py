@@ -78,14 +78,31 @@ def test_failure_hint_then_magic_resume(ip: InteractiveShell, fake_server: Any, 
     assert run["attack_surface"].output in user_text(chat_requests(fake_server)[0])
 
 
-def test_magic_prints_resume_hint_on_failure(ip: InteractiveShell, fake_server: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    # The provider finds the fake server through OPENAI_COMPATIBLE_BASE_URL (fixture below); it
-    # does not serve model "nope", so the first step fails with a 404 and the rest are skipped.
-    ip.run_cell_magic("workflow", "code-review --provider openai-compatible --model nope --out r", "x = 1")
+def test_failed_step_error_and_resume_hint_are_each_printed_once(
+    ip: InteractiveShell, fake_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The provider finds the fake server through OPENAI_COMPATIBLE_BASE_URL (fixture below); the
+    # first step's request gets a 400, so it fails and the three steps that need it are skipped.
+    fake_server.fail_next(status=400, error_type="invalid_request_error", message="prompt too long for this model")
+    ip.run_cell_magic("workflow", f"code-review --provider openai-compatible --model {fake_server.models[0]} --out r", "x = 1")
     run = ip.user_ns["r"]
     assert run.status == "failed" and run["understanding"].status == "failed"
-    err = capsys.readouterr().err
-    assert f"%workflow --resume {run.id}" in err and "understanding" in err
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert text.count("prompt too long for this model") == 1  # in its pane, nowhere else
+    assert text.count(f"%workflow --resume {run.id}") == 1
+    assert "Step 'understanding' failed; 3 steps that need it skipped." in text
+    assert "UsageError" not in text and "Traceback" not in text
+
+
+def test_unknown_model_is_refused_before_any_step_with_the_closest_ids(
+    ip: InteractiveShell, fake_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = fake_server.models[0]
+    with pytest.raises(UsageError, match=rf"has no model '{model}x'.\n→ Did you mean '{model}'"):
+        ip.run_cell_magic("workflow", f"code-review --provider openai-compatible --model {model}x", "x = 1")
+    assert chat_requests(fake_server) == []  # nothing was sent
+    assert capsys.readouterr().out == ""  # and no live view was drawn
 
 
 @pytest.fixture(autouse=True)

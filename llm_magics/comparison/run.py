@@ -258,7 +258,7 @@ class _Run:
         if row.suggestions:
             quoted = [f"'{s}'" for s in row.suggestions]
             err += " Did you mean " + (", ".join(quoted[:-1]) + " or " if len(quoted) > 1 else "") + quoted[-1] + "?"
-        self.sink(PaneClosed(pane, "error", summary="error", error=err))
+        self.sink(PaneClosed(pane, "error", error=err))
 
 
 def _warm(provider: Provider) -> None:
@@ -319,7 +319,7 @@ async def run_comparison(
         run.save()
         sink(RunStarted(kind="compare", run=comp, title=comp.title, layout="grid"))
         if notice:
-            sink(Notice(notice, level="warning"))
+            sink(Notice(notice, level="info", once=True))
         for i, plan in enumerate(plans):
             sink(PaneOpened(pane=f"t{i}", title=plan.row.target, subtitle=plan.row.provider))
         for prov in {id(p.provider): p.provider for p in plans if p.provider is not None}.values():

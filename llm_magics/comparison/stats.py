@@ -161,13 +161,14 @@ def fmt_metric(metric: str, stat: Stat | None, *, unit: bool = True) -> str:
 
 
 def summary_line(stats: dict[str, Stat | None], n_ok: int, n_total: int) -> str:
-    """'TTFT 0.31 s · 2.4 s · 412 tok · 171 tok/s' (+ ' · median of 3')."""
+    """'TTFT 0.31 s · 2.4 s · 412 output tok · 171 tok/s' (+ ' · median of 3')."""
     parts = []
     if stats.get("ttft"):
         parts.append("TTFT " + fmt_metric("ttft", stats["ttft"]).split(" (")[0])
     for metric in ("latency", "output_tokens", "tokens_per_s"):
         if stats.get(metric):
-            parts.append(fmt_metric(metric, stats[metric]).split(" (")[0])
+            text = fmt_metric(metric, stats[metric]).split(" (")[0]
+            parts.append(text.replace(" tok", " output tok") if metric == "output_tokens" else text)
     if n_total > 1:
         parts.append(f"median of {n_ok}" + (f" ({n_total - n_ok} failed)" if n_ok < n_total else ""))
     return " · ".join(parts)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from llm_magics.providers.base import Provider
 
-__all__ = ["ModelList", "list_models", "alist_models", "suggest", "cached_ids", "CACHE_TTL_S"]
+__all__ = ["ModelList", "list_models", "alist_models", "suggest", "cached_ids", "acheck_model", "check_model", "CACHE_TTL_S"]
 
 #: How long a fetched list is trusted without `refresh=True`.
 CACHE_TTL_S = 3600.0
@@ -206,3 +206,44 @@ def suggest(provider_name: str, model_id: str, *, ids: list[str] | None = None) 
 
     pool = ids if ids is not None else cached_ids(provider_name)
     return [m for m in closest(model_id, pool) if m != model_id]
+
+
+async def acheck_model(provider: Provider, model: str | None, *, where: str = "") -> None:
+    """Refuse a model ID the provider does not list, before anything is sent.
+
+    The list is `alist_models` (hourly cache, live `/v1/models`, else the dated built-in list);
+    an empty list (unknown server, nothing built in) accepts anything. The error names the
+    closest IDs, never the whole list. `where` prefixes the message (e.g. "step 'plan'").
+    """
+    from llm_magics.errors import ConfigurationError
+    from llm_magics.providers.suggest import did_you_mean
+
+    if not model:
+        return
+    listed = await alist_models(provider=provider)
+    if not listed.ids or model in listed.ids:
+        return
+    hint = did_you_mean(model, listed.ids)
+    source = "built-in list" if listed.source == "builtin" else f"{listed.source} list"
+    more = f"`%llm models {provider.name}` shows all {len(listed.ids)} ({source})."
+    prefix = f"{where}: " if where else ""
+    raise ConfigurationError(f"{prefix}{provider.name} has no model '{model}'.",
+                             hint=f"{hint} {more}" if hint else more)
+
+
+def check_model(provider_name: str | None, model: str | None) -> None:
+    """Synchronous `acheck_model` for a provider by name (e.g. `%llm config model=...`)."""
+    from llm_magics.keys.resolve import get_provider
+    from llm_magics.sync import run_sync
+
+    if not model:
+        return
+
+    async def go() -> None:
+        provider = get_provider(provider_name)
+        try:
+            await acheck_model(provider, model)
+        finally:
+            await provider.aclose()
+
+    run_sync(go())

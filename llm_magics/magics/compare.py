@@ -10,8 +10,8 @@ __all__ = ["main"]
 
 
 def main(shell: Any, args: Any, cell: str) -> None:
-    """Stream every target live; in a terminal print the table afterwards (a kernel's view shows it)."""
-    from llm_magics.magics.live import in_kernel, run_live
+    """Stream every target live; the view ends with the metrics table."""
+    from llm_magics.magics.live import run_live
     from llm_magics.comparison.api import acompare
     from llm_magics.events import Event, EventSink, RunStarted
 
@@ -33,9 +33,5 @@ def main(shell: Any, args: Any, cell: str) -> None:
             max_tokens=getattr(args, "max_tokens", None), on_event=tee,
         )
 
+    # The view shows the table when the run ends (widget in a kernel, text in a terminal).
     run_live(shell, start, out=args.out)
-    comp = seen.get("run")
-    if comp is not None and not in_kernel():
-        print()
-        print(comp.table())
-        print(f"(run {comp.id}; `%llm history show {comp.id}` for the full Markdown)")

@@ -68,6 +68,13 @@ def main(shell: Any, argv: list[str], cell: str | None) -> Any:
         config._lookup(name).parse(raw)
         if name == "provider" and raw:
             values[name] = PROVIDERS[raw].name
+    if values.get("model"):
+        # A typo here would only surface at the next run, as a 404: check it against the list of
+        # the provider it will be used with, and name the closest IDs.
+        from llm_magics.keys import resolve
+        from llm_magics.keys.models import check_model
+
+        check_model(values.get("provider") or resolve.default_provider_name(), str(values["model"]))
     if args.save:
         path = config.save(**values)
         config.set_session(**{name: None for name in values})

@@ -1,8 +1,8 @@
 """`%%workflow [NAME] [--provider P] [--model M] [--out VAR]` and `%workflow --resume RUN_ID`.
 
 With NAME the cell is the workflow's input; without it the cell is a YAML spec (which may carry
-its input in an `input:` field). A failed step does not raise: the report shows which step
-failed, and one line on stderr says how to resume. `--out VAR` receives the WorkflowRun either
+its input in an `input:` field). A failed step does not raise: its pane shows the error and the
+view's last line names the step and says how to resume. `--out VAR` receives the WorkflowRun either
 way (also when interrupted).
 """
 
@@ -50,7 +50,5 @@ def main(shell: Any, args: Any, cell: str) -> None:
         box["run"] = run
         return run
 
+    # A failed step is shown in its pane, and the view's last line names it with the resume hint.
     run_live(shell, start, out=args.out)
-    run = box.get("run")
-    if run is not None and run.status == "failed" and run.error:
-        print(run.error, file=sys.stderr)

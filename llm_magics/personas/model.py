@@ -260,14 +260,18 @@ def get_persona(name_or_alias: str | Persona) -> Persona:
 
 
 def _unknown(names: Sequence[str], pool: Sequence[Persona]) -> ConfigurationError:
-    from llm_magics.providers.suggest import did_you_mean
+    from llm_magics.providers.suggest import closest
 
-    candidates: list[str] = []
+    # Every lookup key (name, role, first name, alias) → the persona's full name, so "Nor"
+    # suggests 'Noor Okafor' (via the first name) rather than nothing.
+    by_key: dict[str, str] = {}
     for p in pool:
-        candidates += [p.name, p.role, *p.aliases]
+        for key in (p.name, p.role, p.first_name, *p.aliases):
+            by_key.setdefault(key, p.name)
     hints = []
     for n in names:
-        dym = did_you_mean(n.strip(), candidates)
+        hits = list(dict.fromkeys(by_key[k] for k in closest(n.strip(), by_key)))
+        dym = ("Did you mean " + " or ".join(f"'{h}'" for h in hits) + "?") if hits else ""
         if dym:
             hints.append(dym if len(names) == 1 else f"{n.strip()!r}: {dym}")
     if len(hints) < len(names):

@@ -143,11 +143,13 @@ class OfflineProvider(Provider):
         chosen = self.resolve_model(model)
         known = self._known_models()
         if chosen not in known:
+            near = closest(chosen, known)
+            dym = "Did you mean " + " or ".join(f"'{m}'" for m in near) + "? " if near else ""
             raise ModelNotFoundError(
                 f"The offline provider has no model '{chosen}'.",
                 provider=self.name,
-                suggestions=closest(chosen, known),
-                hint=f"Offline models: {', '.join(known)}.",
+                suggestions=near,
+                hint=f"{dym}`%llm models offline` lists all {len(known)}.",
             )
         system = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "system")
         prompt = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")

@@ -301,6 +301,7 @@ async def arun_workflow(
     targets = _Targets(spec, provider, model, params, stored)
     try:
         step_targets = {s.id: targets.for_step(s) for s in spec.steps}
+        await _check_models(spec, step_targets)
         if stored is not None:
             run = stored
             run.resumes += 1
@@ -316,6 +317,21 @@ async def arun_workflow(
                              history=hist, max_concurrency=max_concurrency, notices=targets.notices)
     finally:
         await targets.aclose()
+
+
+async def _check_models(spec: WorkflowSpec, step_targets: dict[str, Target]) -> None:
+    """Every step's model must be one its provider lists: a typo fails here, before step 1 is sent."""
+    from llm_magics.keys.models import acheck_model
+
+    seen: set[tuple[str, str | None]] = set()
+    for step in spec.steps:
+        t = step_targets[step.id]
+        key = (t.provider.name, t.model)
+        if key in seen:
+            continue
+        seen.add(key)
+        where = f"Workflow '{spec.name}', step '{step.id}'" if step.model else f"Workflow '{spec.name}'"
+        await acheck_model(t.provider, t.model, where=where)
 
 
 def _public_url(url: str | None) -> str | None:
