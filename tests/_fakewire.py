@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["DEFAULT_MODELS", "DEFAULT_MESSAGES", "split_chunks", "echo_reply", "think_reply", "usage_counts",
-           "openai_events", "anthropic_events", "dumps"]
+           "openai_events", "anthropic_events", "dumps", "extra_usage", "count_prompt_words"]
 
 DEFAULT_MODELS = [
     "kimi-k2.6",
@@ -96,8 +96,20 @@ def _count_words(req: dict[str, Any]) -> int:
     return n
 
 
+def count_prompt_words(req: dict[str, Any]) -> int:
+    """What the fake tokenizer endpoint answers: the same count `prompt_tokens` reports."""
+    return _count_words(req)
+
+
 def usage_counts(req: dict[str, Any], text: str, reasoning: str) -> tuple[int, int]:
     return _count_words(req), len(split_chunks(text)) + len(split_chunks(reasoning))
+
+
+def extra_usage(req: dict[str, Any], extra: Any) -> dict[str, Any]:
+    """The server's `usage_extra` for this request: a dict, or a callable(request_json) -> dict."""
+    if extra is None:
+        return {}
+    return dict(extra(req) if callable(extra) else extra)
 
 
 def dumps(obj: Any) -> str:
@@ -105,7 +117,8 @@ def dumps(obj: Any) -> str:
 
 
 def openai_events(req: dict[str, Any], model: str, text: str, reasoning: str, *, finish: bool = True,
-                  usage_style: str = "auto", send_done: bool = True) -> Iterator[tuple[bool, str]]:
+                  usage_style: str = "auto", send_done: bool = True,
+                  usage_extra: Any = None) -> Iterator[tuple[bool, str]]:
     """Chat-completions chunks as (is_content, 'data: …') pairs."""
     base = '{"id":"chatcmpl-fake","object":"chat.completion.chunk","created":1700000000,"model":%s,"choices":' % dumps(model)
     yield False, "data: " + base + '[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}'
@@ -116,7 +129,8 @@ def openai_events(req: dict[str, Any], model: str, text: str, reasoning: str, *,
     if not finish:
         return
     prompt, completion = usage_counts(req, text, reasoning)
-    usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+             **extra_usage(req, usage_extra)}
     style = usage_style
     if style == "auto":
         style = "openai" if (req.get("stream_options") or {}).get("include_usage") else "moonshot"
@@ -130,16 +144,17 @@ def openai_events(req: dict[str, Any], model: str, text: str, reasoning: str, *,
         yield False, "data: [DONE]"
 
 def anthropic_events(req: dict[str, Any], model: str, text: str, reasoning: str, *,
-                 finish: bool = True) -> Iterator[tuple[bool, str]]:
+                 finish: bool = True, usage_extra: Any = None) -> Iterator[tuple[bool, str]]:
     """Messages API named events as (is_content, 'event: …\\ndata: …') pairs."""
     prompt, completion = usage_counts(req, text, reasoning)
+    extra = extra_usage(req, usage_extra)
 
     def ev(name: str, obj: dict[str, Any]) -> str:
         return f"event: {name}\ndata: {dumps(obj)}"
 
     yield False, ev("message_start", {"type": "message_start", "message": {
         "id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [],
-        "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": prompt, "output_tokens": 1}}})
+        "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": prompt, "output_tokens": 1, **extra}}})
     yield False, ev("ping", {"type": "ping"})
     index = 0
     if reasoning:
@@ -162,5 +177,5 @@ def anthropic_events(req: dict[str, Any], model: str, text: str, reasoning: str,
     yield False, ev("content_block_stop", {"type": "content_block_stop", "index": index})
     yield False, ev("message_delta", {"type": "message_delta",
                                       "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                                      "usage": {"input_tokens": prompt, "output_tokens": completion}})
+                                      "usage": {"input_tokens": prompt, "output_tokens": completion, **extra}})
     yield False, ev("message_stop", {"type": "message_stop"})

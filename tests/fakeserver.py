@@ -10,6 +10,11 @@ Endpoints
     GET  /v1/models             OpenAI shape; Anthropic shape when the request carries
                                 ``anthropic-version`` or ``x-api-key``
     POST /v1/messages           Anthropic Messages API, named SSE events; auth ``x-api-key``
+    GET  /v1/users/me/balance   Moonshot balance ``{"code": 0, "data": {available_balance, voucher_balance,
+                                cash_balance}, "scode": "0x0", "status": true}`` (404 when `balance` is None)
+    POST /v1/tokenizers/estimate-token-count
+                                Moonshot token estimate ``{"data": {"total_tokens": N}}`` with N counted
+                                exactly as `prompt_tokens` is (words in the messages)
     (the ``/v1`` prefix is optional: ``/chat/completions`` etc. work too)
 
 Interface (attributes may be changed by a test at any time)
@@ -39,6 +44,12 @@ Interface (attributes may be changed by a test at any time)
     drop_next(times=1)
                     the next `times` generation requests are read, then the connection is
                     closed without any response (a connection failure before the first byte)
+    balance         dict served by the balance endpoint (Moonshot's documented example by default),
+                    or None → 404 (a server without that endpoint)
+    usage_extra     dict, or callable(request_json) -> dict, merged into every usage object: e.g.
+                    ``{"cached_tokens": 5}`` (Moonshot top level), ``{"prompt_tokens_details":
+                    {"cached_tokens": 5}}``, ``{"completion_tokens_details": {"reasoning_tokens": 3}}``,
+                    Anthropic ``{"cache_read_input_tokens": 5, "cache_creation_input_tokens": 2}``
     reset()         clears requests, queued failures and every switch below.
 
 Stream switches (apply to every streamed response while set)
@@ -84,8 +95,10 @@ from tests._fakewire import (
     DEFAULT_MESSAGES,
     DEFAULT_MODELS,
     anthropic_events,
+    count_prompt_words,
     dumps,
     echo_reply,
+    extra_usage,
     openai_events,
     split_chunks,
     think_reply,
@@ -164,6 +177,9 @@ class FakeLLMServer:
         self.stall_after: int | None = None
         self.stall_s = 30.0
         self.usage_style = "auto"
+        self.usage_extra: Any = None
+        self.balance: dict[str, Any] | None = {"available_balance": 49.58894, "voucher_balance": 46.58893,
+                                               "cash_balance": 3.00001}
         self.send_done = True
         self.finish = True
         self._release.clear()
@@ -319,6 +335,11 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             path = self.path.split("?", 1)[0].rstrip("/")
             anthropic = "anthropic-version" in rec.headers or "x-api-key" in rec.headers
+            if path in ("/v1/users/me/balance", "/users/me/balance") and self.server_ref.balance is not None:
+                if not self._refuse(rec, False, generation=False):
+                    self._send_json(rec, 200, {"code": 0, "data": dict(self.server_ref.balance), "scode": "0x0",
+                                               "status": True})
+                return
             if path not in ("/v1/models", "/models"):
                 self._send_json(rec, 404, self._error_body(anthropic, "not_found_error" if anthropic else "resource_not_found_error", f"no route {path}"))
                 return
@@ -346,6 +367,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._chat(rec, anthropic=False)
             elif path in ("/v1/messages", "/messages"):
                 self._chat(rec, anthropic=True)
+            elif path in ("/v1/tokenizers/estimate-token-count", "/tokenizers/estimate-token-count"):
+                if not self._refuse(rec, False, generation=False):
+                    req = rec.json if isinstance(rec.json, dict) else {}
+                    self._send_json(rec, 200, {"data": {"total_tokens": count_prompt_words(req)}})
             else:
                 self._send_json(rec, 404, self._error_body(False, "resource_not_found_error", f"no route {path}"))
         except (_Abort, ConnectionError, OSError):
@@ -401,10 +426,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._non_stream(rec, req, anthropic, model, text, reasoning)
             return
         if anthropic:
-            events = anthropic_events(req, model, text, reasoning, finish=srv.finish)
+            events = anthropic_events(req, model, text, reasoning, finish=srv.finish, usage_extra=srv.usage_extra)
         else:
             events = openai_events(req, model, text, reasoning, finish=srv.finish, usage_style=srv.usage_style,
-                                   send_done=srv.send_done)
+                                   send_done=srv.send_done, usage_extra=srv.usage_extra)
         self._stream(rec, req, model, events)
 
     def _non_stream(self, rec: RecordedRequest, req: dict[str, Any], anthropic: bool, model: str, text: str, reasoning: str) -> None:
@@ -419,7 +444,8 @@ class _Handler(BaseHTTPRequestHandler):
             content.append({"type": "text", "text": text})
             body: dict[str, Any] = {"id": "msg_fake", "type": "message", "role": "assistant", "model": model,
                                     "content": content, "stop_reason": "end_turn", "stop_sequence": None,
-                                    "usage": {"input_tokens": prompt, "output_tokens": completion}}
+                                    "usage": {"input_tokens": prompt, "output_tokens": completion,
+                                              **extra_usage(req, srv.usage_extra)}}
         else:
             message: dict[str, Any] = {"role": "assistant", "content": text}
             if reasoning:
@@ -427,7 +453,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = {"id": "chatcmpl-fake", "object": "chat.completion", "created": 1_700_000_000, "model": model,
                     "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
                     "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                              "total_tokens": prompt + completion}}
+                              "total_tokens": prompt + completion, **extra_usage(req, srv.usage_extra)}}
         self._send_json(rec, 200, body)
 
     # -- event builders: yield (is_content_chunk, sse_event_text_without_terminator) ----
@@ -447,7 +473,7 @@ class _Handler(BaseHTTPRequestHandler):
         if ttft == 0 and delay == 0 and mid is None and self._fast_path():
             # Bench path: pre-encoded body, written in large pieces.
             key = (tuple(sorted(req.items(), key=lambda kv: kv[0])).__repr__(), nl, keep, srv.usage_style,
-                   srv.send_done, srv.finish, srv.responder, srv.thinker)
+                   srv.send_done, srv.finish, srv.responder, srv.thinker, repr(srv.usage_extra))
             body = srv._body_cache.get(key)
             if body is None:
                 parts = [keep + (ev.replace("\n", nl) if nl != "\n" else ev) + sep for _, ev in events]

@@ -96,7 +96,8 @@ def test_thinking_model_streams_reasoning_apart_and_sends_it_back(fake_server: F
     collect(p, history)
     sent = fake_server.requests[-1].json
     assert sent["messages"][2] == {"role": "assistant", "content": text, "reasoning_content": reasoning}
-    assert sent["temperature"] == 1.0 and sent["max_tokens"] == 16000
+    # Moonshot deprecates max_tokens for max_completion_tokens (https://platform.kimi.ai/docs/api/chat).
+    assert sent["temperature"] == 1.0 and sent["max_completion_tokens"] == 16000 and "max_tokens" not in sent
 
 
 def test_family_defaults_and_fixed_params(fake_server: FakeLLMServer) -> None:
@@ -105,7 +106,7 @@ def test_family_defaults_and_fixed_params(fake_server: FakeLLMServer) -> None:
     for fixed in ("kimi-k2.5", "kimi-k2.6"):  # sampling fixed server-side: never sent
         collect(kimi(fake_server, model=fixed), temperature=0.3, top_p=0.5, max_tokens=50)
         sent = fake_server.requests[-1].json
-        assert "temperature" not in sent and "top_p" not in sent and sent["max_tokens"] == 50
+        assert "temperature" not in sent and "top_p" not in sent and sent["max_completion_tokens"] == 50
     collect(kimi(fake_server, model="moonshot-v1-8k", temperature=0.2))
     assert fake_server.requests[-1].json["temperature"] == 0.2  # provider option
     collect(kimi(fake_server, temperature=0.2), temperature=0.9)

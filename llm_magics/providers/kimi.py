@@ -8,12 +8,17 @@
   thinking models 1.0 with a large max_tokens; the fixed sampling parameters of kimi-k2.5 / kimi-k2.6
   (and later kimi-k2.N) are not sent.
 - Keys are tied to a region: a 401 names the host used and how to switch to the other one.
+- The ``thinking`` option, ``max_completion_tokens`` and the fixed parameters follow Moonshot's
+  documentation (sources and rules in `llm_magics.providers.kimi_params`).
+- Account endpoints: `balance()` (``GET /v1/users/me/balance``; USD on api.moonshot.ai, CNY on
+  api.moonshot.cn — https://platform.moonshot.cn/docs/api/balance) and `estimate_tokens()`
+  (``POST /v1/tokenizers/estimate-token-count`` — https://platform.moonshot.ai/docs/api/estimate).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -21,9 +26,20 @@ from urllib.parse import urlsplit
 from llm_magics.errors import AuthenticationError, ConfigurationError, LLMError
 from llm_magics.providers.registry import PROVIDERS, ProviderSpec
 from llm_magics.providers.base import Message
+from llm_magics.providers.kimi_params import apply_thinking, fixed_params, rename_max_tokens
 from llm_magics.providers.openai import OpenAIProvider
 
-__all__ = ["KimiProvider", "family_defaults"]
+__all__ = ["KimiProvider", "family_defaults", "Balance"]
+
+
+@dataclass(frozen=True)
+class Balance:
+    """``GET /v1/users/me/balance``: available = cash + voucher; cash < 0 means money is owed."""
+
+    available: float
+    voucher: float
+    cash: float
+    currency: str  # not in the response: USD on api.moonshot.ai, CNY on api.moonshot.cn
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,10 @@ class KimiProvider(OpenAIProvider):
         if fam is not None:
             for name in fam.fixed:
                 body.pop(name, None)
+        for name in fixed_params(model):
+            body.pop(name, None)
+        apply_thinking(model, body, self.options.get("thinking"), self.name)
+        rename_max_tokens(body)
         temperature = body.get("temperature")
         if temperature is not None:
             try:
@@ -93,6 +113,38 @@ class KimiProvider(OpenAIProvider):
                     hint="Use a value between 0 and 1 (K2 models work best at 0.6, thinking models at 1.0); "
                          "check `%llm config temperature=…` or LLM_MAGICS_TEMPERATURE.",
                 )
+
+    # -- account endpoints ------------------------------------------------------------------
+    @property
+    def currency(self) -> str:
+        """What this host bills in: CNY on the China platform, else USD."""
+        host = (urlsplit(self.base_url).hostname or "").lower()
+        return "CNY" if host.endswith(".cn") else "USD"
+
+    async def balance(self) -> Balance:
+        """The account balance (available, voucher, cash) in this host's currency."""
+        obj = await self._json("GET", "/users/me/balance")
+        data = obj.get("data") if isinstance(obj, dict) else None
+        if not isinstance(data, dict) or "available_balance" not in data:
+            from llm_magics.errors import ProviderError
+
+            raise ProviderError(f"{self.host} sent no balance: {str(obj)[:200]}", provider=self.name,
+                                hint="Check the base URL points at the Moonshot API (…/v1).")
+        return Balance(float(data.get("available_balance") or 0), float(data.get("voucher_balance") or 0),
+                       float(data.get("cash_balance") or 0), self.currency)
+
+    async def estimate_tokens(self, messages: Sequence[Message], *, model: str | None = None) -> int:
+        """Prompt tokens of `messages` for `model` by Moonshot's tokenizer; no chat request is sent."""
+        chosen = self.resolve_model(model)
+        body = {"model": chosen, "messages": [self._convert_message(m) for m in messages]}
+        obj = await self._json("POST", "/tokenizers/estimate-token-count", body)
+        data = obj.get("data") if isinstance(obj, dict) else None
+        if not isinstance(data, dict) or "total_tokens" not in data:
+            from llm_magics.errors import ProviderError
+
+            raise ProviderError(f"{self.host} sent no token count: {str(obj)[:200]}", provider=self.name,
+                                hint="Check the base URL points at the Moonshot API (…/v1).")
+        return int(data["total_tokens"])
 
     def _describe_error(self, err: LLMError) -> LLMError:
         if not (isinstance(err, AuthenticationError) and err.status == 401):
