@@ -10,10 +10,11 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections import Counter
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from llm_magics.discussion.transcript import Turn
@@ -34,7 +35,12 @@ __all__ = [
     "final_answer",
     "tally_votes",
     "response_labels",
+    "answer_key",
+    "assign_labels",
+    "balanced_orders",
 ]
+
+T = TypeVar("T")
 
 _STANCE = re.compile(r"\b(DISAGREE|AGREE)\b")
 _STANCE_LINE = re.compile(r"^\W*(DISAGREE|AGREE)\W*$", re.IGNORECASE)
@@ -46,11 +52,13 @@ def _speaker(turn: Turn) -> str:
     return turn.label or turn.persona
 
 
-def _block(turns: Sequence[Turn], *, named: bool = True) -> str:
+def _block(turns: Sequence[Turn], *, named: bool = True, labels: Mapping[str, str] | None = None) -> str:
+    """The answers quoted one after another; `labels` (persona → "A") hides who wrote which."""
     parts = []
     for t in turns:
         body = strip_stance(t.text).strip() or "(no answer)"
-        parts.append(f"[{_speaker(t)}]:\n{body}" if named else body)
+        who = f"Participant {labels[t.persona]}" if labels and t.persona in labels else _speaker(t)
+        parts.append(f"[{who}]:\n{body}" if named else body)
     return "\n\n".join(parts)
 
 
@@ -80,10 +88,10 @@ def sequential_prompt(topic: str, so_far: Sequence[Turn], persona: Persona, roun
     return "\n".join(lines)
 
 
-def parallel_prompt(topic: str, own: Turn | None, others: Sequence[Turn], round: int) -> str:
+def parallel_prompt(topic: str, own: Turn | None, others: Sequence[Turn], round: int, *, vote: bool = False) -> str:
     """Independent answer (round 1) or a debate round showing the others' previous answers."""
     if round <= 1 or not others:
-        return f"Give your answer.\n\nTopic:\n{topic}"
+        return first_prompt(topic, vote=vote)
     lines = ["These are the other participants' answers from the last round:", "", _block(others), ""]
     if own is not None and own.text.strip():
         lines += ["Your own previous answer was:", "", strip_stance(own.text).strip(), ""]
@@ -91,13 +99,26 @@ def parallel_prompt(topic: str, own: Turn | None, others: Sequence[Turn], round:
         "Using their reasoning as additional advice, give your updated answer. Say where you changed "
         "your mind and where you still differ."
     )
+    if vote:
+        lines.append("End with one line: FINAL ANSWER: <your answer in a few words>.")
     lines += ["", "Topic:", topic]
     return "\n".join(lines)
 
 
-def debate_prompt(topic: str, own: Turn | None, others: Sequence[Turn], round: int, *, vote: bool = False) -> str:
-    """Consensus round ≥ 2: state AGREE or DISAGREE on the first line, then a revised answer."""
-    lines = ["These are the other participants' latest answers:", "", _block(others), ""]
+def debate_prompt(
+    topic: str,
+    own: Turn | None,
+    others: Sequence[Turn],
+    round: int,
+    *,
+    vote: bool = False,
+    labels: Mapping[str, str] | None = None,
+) -> str:
+    """Consensus round ≥ 2: state AGREE or DISAGREE on the first line, then a revised answer.
+
+    `others` are quoted in the order given; with `labels` (persona → "A") they are anonymised.
+    """
+    lines = ["These are the other participants' latest answers:", "", _block(others, labels=labels), ""]
     if own is not None and own.text.strip():
         lines += ["Your own latest answer was:", "", strip_stance(own.text).strip(), ""]
     lines += [
@@ -224,12 +245,17 @@ def final_answer(text: str) -> str:
     return answer[:200]
 
 
+def answer_key(answer: str) -> str:
+    """Answers that differ only in case or spacing count as the same answer."""
+    return " ".join(answer.casefold().split())
+
+
 def tally_votes(answers: dict[str, str]) -> tuple[dict[str, list[str]], str | None, bool]:
     """answers: persona → answer. Returns (answer → personas, winning answer, strict majority?)."""
     norm: dict[str, str] = {}
     groups: dict[str, list[str]] = {}
     for persona, answer in answers.items():
-        key = " ".join(answer.casefold().split())
+        key = answer_key(answer)
         shown = norm.setdefault(key, answer)
         groups.setdefault(shown, []).append(persona)
     if not groups:
@@ -238,3 +264,29 @@ def tally_votes(answers: dict[str, str]) -> tuple[dict[str, list[str]], str | No
     (top, n), *rest = counts.most_common()
     tie = bool(rest) and rest[0][1] == n
     return groups, None if tie else top, n * 2 > len(answers)
+
+
+# ---- bias control: anonymous labels and per-judge orders ----------------------------------
+
+
+def assign_labels(names: Sequence[str], seed: int) -> dict[str, str]:
+    """persona → "A", "B", … in a seeded random order (so "A" is not always the first persona)."""
+    shuffled = list(names)
+    random.Random(f"{seed}:labels").shuffle(shuffled)
+    return dict(zip(shuffled, response_labels(len(shuffled))))
+
+
+def balanced_orders(items: Sequence[T], judges: Sequence[str], seed: int, salt: str = "") -> dict[str, list[T]]:
+    """The order in which each judge sees `items`: rotations of one seeded random order.
+
+    Rotations form a Latin square: with as many judges as items, every item is shown at every
+    position exactly once, so position bias ("the first answer wins") averages out, and no two
+    judges see the same order. Which judge gets which rotation is seeded too.
+    """
+    rng = random.Random(f"{seed}:{salt}")
+    base = list(items)
+    rng.shuffle(base)
+    offsets = list(range(len(judges)))
+    rng.shuffle(offsets)
+    n = len(base)
+    return {j: (base[o % n :] + base[: o % n]) if n else [] for j, o in zip(judges, offsets)}

@@ -19,8 +19,10 @@ def _quote_topic(topic: str) -> str:
     return "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
 
 
-def _turn(turn: Turn) -> list[str]:
+def _turn(turn: Turn, mixed: bool = False) -> list[str]:
     head = f"**{turn.label or turn.persona}**"
+    if mixed and turn.target:
+        head += f" · `{turn.target}`"
     if turn.stance:
         head += f" · `{turn.stance}`"
     if turn.status == "interrupted":
@@ -40,8 +42,34 @@ def _turn(turn: Turn) -> list[str]:
     return out
 
 
-def _outcome(final: Outcome) -> list[str]:
+def _chair_line(final: Outcome) -> list[str]:
+    if not final.by or final.chair_target is None:
+        return []
+    line = f"*Chair: {final.by} on `{final.chair_target}`"
+    if final.chair_is_speaker:
+        line += " — also a speaker: it may favour its own answer"
+    if final.chair_same_model_as:
+        line += f" — same model as {', '.join(final.chair_same_model_as)}"
+    return [line + ".*", ""]
+
+
+def _rank_orders(tr: Transcript, final: Outcome) -> list[str]:
+    """The label → persona → model map and the order each judge saw (bias control, recorded)."""
     out: list[str] = []
+    if tr.labels:
+        who = " · ".join(f"{lab} = {d.get('persona')} (`{d.get('target')}`)" for lab, d in tr.labels.items())
+        out += [f"<sub>Anonymous labels: {who}; seed {tr.seed}.</sub>", ""]
+    if final.orders:
+        seen = " · ".join(
+            f"{judge}: {' '.join(order)}" + (f" (own answer ranked {final.self_rank[judge]})" if final.self_rank.get(judge) else "")
+            for judge, order in final.orders.items()
+        )
+        out += [f"<sub>Order shown to each judge: {seen}.</sub>", ""]
+    return out
+
+
+def _outcome(final: Outcome) -> list[str]:
+    out: list[str] = _chair_line(final)
     if final.kind == "vote":
         out += ["### Vote", ""]
         for answer, who in sorted(final.votes.items(), key=lambda kv: -len(kv[1])):
@@ -69,8 +97,15 @@ def render_markdown(tr: Transcript) -> str:
     """The whole discussion as Markdown: topic, each round's turns, the outcome, totals."""
     mode = _MODE_NAMES.get(tr.mode, tr.mode)
     target = f"{tr.provider}:{tr.model}" if tr.provider else (tr.model or "")
-    names = ", ".join(p.get("name", "?") for p in tr.personas)
-    lines = [f"### 💬 {mode}", "", _quote_topic(tr.topic), "", f"*{names} · {target} · run `{tr.id}`*", ""]
+    mixed = tr.mixed
+    if mixed:
+        targets = tr.targets
+        names = ", ".join(f"{p.get('name', '?')} (`{targets.get(str(p.get('name')), '')}`)" for p in tr.personas)
+        head = f"*{names} · run `{tr.id}`*"
+    else:
+        names = ", ".join(p.get("name", "?") for p in tr.personas)
+        head = f"*{names} · {target} · run `{tr.id}`*"
+    lines = [f"### 💬 {mode}", "", _quote_topic(tr.topic), "", head, ""]
     if tr.status not in ("done", "running"):
         lines += [f"**Status: {tr.status}** — partial transcript kept.", ""]
     for notice in tr.notices:
@@ -86,11 +121,29 @@ def render_markdown(tr: Transcript) -> str:
             section = heading
             if heading:
                 lines += [f"#### {heading}", ""]
-        lines += _turn(turn)
+        lines += _turn(turn, mixed)
     if tr.final is not None:
         lines += _outcome(tr.final)
+        lines += _rank_orders(tr, tr.final)
+    if tr.baselines is not None:
+        lines += [tr.baselines.to_markdown()]
+    if mixed:
+        lines += _by_model(tr)
     t = tr.totals
     wall = f" · {t['wall_s']:.1f} s" if t.get("wall_s") else ""
     errs = f" · {t['errors']} error(s)" if t["errors"] else ""
-    lines.append(f"<sub>{t['messages']} messages · {t['total_tokens']} tokens{wall}{errs}</sub>")
+    cost = f" · cost {t['cost'].format()}" if t["cost"].calls else ""
+    lines.append(f"<sub>{t['messages']} messages · {t['total_tokens']} tokens{cost}{wall}{errs}</sub>")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _by_model(tr: Transcript) -> list[str]:
+    """Tokens and cost per provider:model (a council's bill is per model)."""
+    from llm_magics.discussion.baselines import model_totals
+
+    out = ["| Model | Calls | Prompt tok | Output tok | Cost |", "|---|---|---|---|---|"]
+    for target, row in model_totals(tr.messages).items():
+        out.append(
+            f"| `{target}` | {row['calls']} | {row['prompt_tokens']:,} | {row['completion_tokens']:,} | {row['cost'].format()} |"
+        )
+    return [*out, ""]

@@ -9,8 +9,9 @@ DOM hooks for browser tests
              `.llm-persona-summary`; "Clear" button `.llm-persona-clear`
     card:    `.llm-persona-card` (+ `.llm-persona-card-selected` when selected), holding a button
              `.llm-persona-card-button` whose text is "EMOJI NAME" (prefixed "✓ " when selected),
-             the role/bio `.llm-persona-card-info` and a collapsed "System prompt" accordion
-             `.llm-persona-card-prompt`
+             the role/bio `.llm-persona-card-info`, a collapsed "System prompt" accordion
+             `.llm-persona-card-prompt`, and (shown while selected) the model dropdown
+             `.llm-persona-card-model` ("" = the default model, else "provider:model")
     models:  `.llm-model-picker`, dropdowns `.llm-model-provider` and `.llm-model-model`,
              `.llm-model-refresh`, status line `.llm-model-status`
 """
@@ -31,7 +32,28 @@ from llm_magics.personas.model import Persona
 
 from llm_magics.personas import model as _personas
 
-__all__ = ["PersonaPicker", "PersonaCard", "ModelPicker"]
+__all__ = ["PersonaPicker", "PersonaCard", "ModelPicker", "target_options"]
+
+
+def target_options() -> list[tuple[str, str]]:
+    """The persona model dropdown: the default, then provider:model for every provider with a key,
+    plus offline. IDs come from the model-list cache or the built-in list (no network here)."""
+    from llm_magics.keys.models import cached_ids, list_models
+    from llm_magics.keys.resolve import resolve_key
+    from llm_magics.providers.registry import PROVIDERS
+
+    options: list[tuple[str, str]] = [("default model (--provider/--model)", "")]
+    for name in PROVIDERS:
+        spec = PROVIDERS[name]
+        try:
+            usable = name == PROVIDERS.OFFLINE or (spec.needs_key and resolve_key(spec) is not None)
+        except Exception:  # noqa: BLE001 - a broken key store must not break the picker
+            usable = False
+        if usable:
+            # The offline provider's list is local (it also plays the Kimi IDs, for key-free councils).
+            ids = list_models(name).ids if name == PROVIDERS.OFFLINE else cached_ids(name)
+            options += [(f"{name}:{mid}", f"{name}:{mid}") for mid in ids]
+    return options
 
 _BORDER_OFF = "1px solid #d1d5db"
 
@@ -39,7 +61,13 @@ _BORDER_OFF = "1px solid #d1d5db"
 class PersonaCard(widgets.VBox):  # type: ignore[misc]
     """One persona: a big toggle button (emoji + name), role and bio, the prompt on expand."""
 
-    def __init__(self, persona: Persona, on_click: Callable[[Persona], None]) -> None:
+    def __init__(
+        self,
+        persona: Persona,
+        on_click: Callable[[Persona], None],
+        models: Sequence[tuple[str, str]] = (),
+        on_model: Callable[[Persona, str], None] | None = None,
+    ) -> None:
         self.persona = persona
         self.selected = False
         self.button = widgets.Button(
@@ -62,8 +90,15 @@ class PersonaCard(widgets.VBox):  # type: ignore[misc]
         )
         self.prompt = widgets.Accordion(children=[prompt_html], titles=("System prompt",), selected_index=None)
         self.prompt.add_class("llm-persona-card-prompt")
+        self.model = widgets.Dropdown(
+            options=list(models) or [("default model", "")], value="", description="Model",
+            layout=widgets.Layout(width="100%"), style={"description_width": "44px"},
+        )
+        self.model.add_class("llm-persona-card-model")
+        if on_model is not None:
+            self.model.observe(lambda change: on_model(persona, str(change["new"] or "")), names="value")
         super().__init__(
-            [self.button, self.info, self.prompt],
+            [self.button, self.info, self.model, self.prompt],
             layout=widgets.Layout(border=_BORDER_OFF, padding="6px", margin="0", overflow="hidden"),
         )
         self.add_class("llm-persona-card")
@@ -85,11 +120,19 @@ class PersonaCard(widgets.VBox):  # type: ignore[misc]
         self.button.style.button_color = color if self.selected else "#f3f4f6"
         self.button.style.text_color = "white" if self.selected else "#111827"
         self.layout.border = f"2px solid {color}" if self.selected else _BORDER_OFF
+        self.model.layout.display = None if self.selected else "none"  # a model only for who takes part
         for w in (self, self.button):
             if self.selected:
                 w.add_class("llm-persona-card-selected")
             else:
                 w.remove_class("llm-persona-card-selected")
+
+    def set_model(self, target: str | None) -> None:
+        """Show `target` in the dropdown (added to the options if the list does not know it)."""
+        value = target or ""
+        if value and value not in [v for _, v in self.model.options]:
+            self.model.options = [*self.model.options, (value, value)]
+        self.model.value = value
 
     def matches(self, query: str) -> bool:
         """Search by name, role or alias (case-insensitive, every word must match)."""
@@ -112,7 +155,14 @@ class PersonaPicker(widgets.VBox):  # type: ignore[misc]
         self._from_outside = True  # the initial value mirrors the session; it is not a user choice
         pool = _personas.list_personas() if personas is None else [_personas.get_persona(p) for p in personas]
         self._pool = list(dict.fromkeys(pool))
-        self.cards: list[PersonaCard] = [PersonaCard(p, self._clicked) for p in self._pool]
+        from llm_magics.personas.seats import assigned_models
+
+        models = target_options()
+        self.cards: list[PersonaCard] = [PersonaCard(p, self._clicked, models, self._model_chosen) for p in self._pool]
+        picked = assigned_models()
+        for c in self.cards:
+            if picked.get(c.persona.name):
+                c.set_model(picked[c.persona.name])
         self.search = widgets.Text(
             placeholder="Search by name, role or alias…", continuous_update=True,
             layout=widgets.Layout(width="320px"),
@@ -188,6 +238,25 @@ class PersonaPicker(widgets.VBox):  # type: ignore[misc]
     def _clicked(self, persona: Persona) -> None:
         self.toggle(persona)
 
+    def _model_chosen(self, persona: Persona, target: str) -> None:
+        from llm_magics.personas.seats import assign_model
+
+        assign_model(persona, target or None)
+        if hasattr(self, "summary"):  # not while the cards are being built
+            self._refresh_summary()
+
+    def set_model(self, name: str | Persona, target: str | None) -> None:
+        """Give a persona a model ("kimi:kimi-k2.6"; None = the default), as its dropdown does."""
+        self.card(name).set_model(target)
+
+    @property
+    def models(self) -> dict[str, str]:
+        """Selected persona → the model picked for it (only those with one)."""
+        from llm_magics.personas.seats import assigned_models
+
+        picked = assigned_models()
+        return {n: picked[n] for n in self.value if n in picked}
+
     def _external_change(self, chosen: list[Persona]) -> None:
         # Mirror only: a picker showing a subset must not push its subset back as the selection.
         known = {p.name for p in self._pool}
@@ -218,7 +287,9 @@ class PersonaPicker(widgets.VBox):  # type: ignore[misc]
 
     def _refresh_summary(self) -> None:
         if self.value:
-            text = f"Selected: <b>{html.escape(', '.join(self.value))}</b> — <code>%%discuss</code> without <code>--personas</code> uses them."
+            models = self.models
+            who = ", ".join(f"{n} @ {models[n]}" if n in models else n for n in self.value)
+            text = f"Selected: <b>{html.escape(who)}</b> — <code>%%discuss</code> without <code>--personas</code> uses them."
         else:
             text = "Click cards to choose who takes part. Nothing selected: <code>%%discuss</code> uses all six built-ins."
         hidden = len(self.cards) - len(self.visible_names)
@@ -227,7 +298,8 @@ class PersonaPicker(widgets.VBox):  # type: ignore[misc]
         self.summary.value = f'<span style="font-size:0.95em">{text}</span>'
 
     def _plain(self) -> str:
-        chosen = ", ".join(self.value) or "none (all six built-ins)"
+        models = self.models
+        chosen = ", ".join(f"{n}@{models[n]}" if n in models else n for n in self.value) or "none (all six built-ins)"
         return f"PersonaPicker: {len(self.cards)} personas; selected: {chosen}"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
