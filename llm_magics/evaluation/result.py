@@ -111,6 +111,7 @@ class EvalResult:
     _scorer: Any = field(default=None, repr=False, compare=False)
     _history: Any = field(default=None, repr=False, compare=False)
     _cache: tuple[int, str, list[dict[str, Any]]] | None = field(default=None, repr=False, compare=False)
+    _rev: int = field(default=0, repr=False, compare=False)
 
     kind = "eval"
 
@@ -142,6 +143,11 @@ class EvalResult:
     def missing_count(self) -> int:
         return len(self.missing(retry_errors=False))
 
+    def add(self, call: CallResult) -> None:
+        """Store (or replace) one call's result."""
+        self.calls[call.call_key] = call
+        self._rev += 1
+
     def calls_for(self, target: str) -> list[CallResult]:
         return [c for c in self.calls.values() if c.target == target]
 
@@ -167,10 +173,10 @@ class EvalResult:
     @property
     def summary(self) -> list[dict[str, Any]]:
         """One row per target, in target order (see `llm_magics.evaluation.summary` for definitions)."""
-        if self._cache is not None and self._cache[:2] == (len(self.calls), self.status):
+        if self._cache is not None and self._cache[:2] == (self._rev, self.status):
             return self._cache[2]
         rows = [self._row(t, fast=False) for t in self.targets]
-        self._cache = (len(self.calls), self.status, rows)
+        self._cache = (self._rev, self.status, rows)
         return rows
 
     def live_summary(self) -> list[dict[str, Any]]:
@@ -269,8 +275,7 @@ class EvalResult:
                 path = default_history().path
             rows = [data for _, _, _, data in CallLog(path).read(str(d["id"]))]
         for row in rows or []:
-            c = CallResult.from_dict(row)
-            res.calls[c.call_key] = c
+            res.add(CallResult.from_dict(row))
         return res
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -115,7 +115,7 @@ class _Engine:
         self.writer = CallWriter(CallLog(self.history.path), self.res.id)
 
     def record(self, call: CallResult) -> None:
-        self.res.calls[call.call_key] = call
+        self.res.add(call)
         if self.writer is not None:
             self.writer.put((call.target, call.item, call.repeat, call.to_dict()))
 
