@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-__all__ = ["fmt_seconds", "fmt_rate", "fmt_tokens", "tokens_per_s", "stream_summary"]
+import re
+from collections.abc import Sequence
+
+#: Inline CSS for table cells. JupyterLab right-aligns every table cell by default, which leaves
+#: text ragged: text columns say left explicitly, number columns right (with even-width digits).
+LEFT = "text-align:left"
+RIGHT = "text-align:right;font-variant-numeric:tabular-nums"
+_NUMBER = re.compile(
+    r"^[-+]?[$€£¥]?\d[\d,]*(\.\d+)?\s*(%|ms|s|tok|tok/s|k|M)?(\s*\(.*\))?(\s*★)?$"
+)
+
+__all__ = [
+    "fmt_seconds", "fmt_rate", "fmt_tokens", "tokens_per_s", "stream_summary",
+    "is_numeric", "numeric_columns", "cell_style", "LEFT", "RIGHT",
+]
 
 
 def fmt_seconds(x: float) -> str:
@@ -54,3 +68,22 @@ def stream_summary(ttft_s: float | None, latency_s: float | None, output_tokens:
         if rate is not None:
             parts.append(fmt_rate(rate))
     return " · ".join(parts)
+
+
+def is_numeric(text: str) -> bool:
+    """'1,204', '0.31 s', '$0.0042', '12 %', '171 tok/s (160–180)' → True; words → False."""
+    return bool(_NUMBER.match(text.strip().strip("*")))
+
+
+def numeric_columns(rows: Sequence[Sequence[str]]) -> list[bool]:
+    """Per column: True when every filled cell is a number ('—' and '' count as empty)."""
+    width = max((len(r) for r in rows), default=0)
+    out = []
+    for c in range(width):
+        cells = [str(r[c]).strip() for r in rows if c < len(r) and str(r[c]).strip() not in ("", "—", "-")]
+        out.append(bool(cells) and all(is_numeric(x) for x in cells))
+    return out
+
+
+def cell_style(numeric: bool) -> str:
+    return RIGHT if numeric else LEFT

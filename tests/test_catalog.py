@@ -38,7 +38,8 @@ def kimi_env(fake_server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> Fak
 def test_live_then_cache_then_refresh(kimi_env: FakeLLMServer, isolated_home: Path) -> None:
     live = catalog.list_models("kimi")
     assert live.source == "live" and live.provider == "kimi" and live.fetched_at is not None
-    assert live.ids == sorted(kimi_env.models)
+    # Useful order: Kimi's curated IDs (current first), then IDs the built-in list does not know yet.
+    assert live.ids == ["kimi-k2-turbo-preview", "kimi-k2-0905-preview", "kimi-brand-new"]
     assert _model_requests(kimi_env) == 1
     cache_file = isolated_home / "models" / "kimi.json"
     assert json.loads(cache_file.read_text())["ids"] == live.ids
@@ -102,7 +103,10 @@ def test_rejected_key_falls_back_with_pointer_to_check(kimi_env: FakeLLMServer) 
 
 def test_offline_provider_lists_live_without_cache(isolated_home: Path) -> None:
     ml = catalog.list_models("offline")
-    assert ml.source == "live" and "offline-demo" in ml.ids
+    assert ml.source == "offline" and "offline-demo" in ml.ids  # says what the list is, not "live"
+    assert ml.ids[:4] == ["offline-demo", "offline-fast", "offline-slow", "kimi-k2.6"]  # default first, current next
+    assert ml.ids[-1] == "moonshot-v1-auto" and ml.ids.index("kimi-k2.6") < ml.ids.index("kimi-k2-0711-preview")
+    assert ml.label("offline-demo") == "default, offline demo" and ml.label("kimi-k2.6") == "Kimi ID, answered offline"
     assert not (isolated_home / "models" / "offline.json").exists()
 
 

@@ -103,7 +103,7 @@ def test_keys_add_list_test_remove(ip: Any, regions: Any, monkeypatch: pytest.Mo
     assert [r[4] for r in table.rows] == ["invalid", "valid"]
     assert "sk-…abA1"[:3] in out and "…efA1" in out and GLOBAL_KEY not in out and "just now" in out
     html = table._repr_html_()  # the terminal shell disables its HTML formatter
-    assert "<table>" in html and "work" in html
+    assert "<table" in html and "work" in html
 
     typo = keys.list_keys("kimi")[0]
     ip.run_line_magic("llm", f"keys test {stored.id}")

@@ -14,8 +14,20 @@ _MODE_NAMES = {"sequential": "Sequential discussion", "parallel": "Parallel answ
 _KIND_HEADINGS = {"summary": "Closing summary", "synthesis": "Consensus", "ranking": "Peer rankings"}
 
 
+#: A saved notebook quotes at most this much of the topic; the transcript keeps all of it.
+TOPIC_QUOTE_CHARS = 600
+
+
 def _quote_topic(topic: str) -> str:
-    lines = topic.strip().splitlines() or [""]
+    text = topic.strip()
+    more = ""
+    if len(text) > TOPIC_QUOTE_CHARS:
+        cut = text[:TOPIC_QUOTE_CHARS].rsplit(None, 1)[0]
+        left = len(text[len(cut):].split())
+        text, more = cut, f"… *({left:,} more words; the full topic is in the transcript: `tr.topic`)*"
+    lines = text.splitlines() or [""]
+    if more:
+        lines[-1] += more
     return "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
 
 
@@ -78,7 +90,7 @@ def _outcome(final: Outcome) -> list[str]:
         if final.text:
             out += [f"**Result:** {final.text}", ""]
     elif final.kind == "rank":
-        out += ["### Aggregate ranking", "", "| # | Persona | Average rank | Votes |", "|---|---|---|---|"]
+        out += ["### Aggregate ranking", "", "| # | Persona | Average rank | Votes |", "|---:|:---|---:|---:|"]
         for i, row in enumerate(final.ranking, 1):
             out.append(f"| {i} | {row['persona']} | {row['average_rank']:.2f} | {row['votes']} |")
         out.append("")
@@ -133,7 +145,10 @@ def render_markdown(tr: Transcript) -> str:
     wall = f" · {t['wall_s']:.1f} s" if t.get("wall_s") else ""
     errs = f" · {t['errors']} error(s)" if t["errors"] else ""
     cost = f" · cost {t['cost'].format()}" if t["cost"].calls else ""
-    lines.append(f"<sub>{t['messages']} messages · {t['total_tokens']} tokens{cost}{wall}{errs}</sub>")
+    from llm_magics.fmt import fmt_tokens
+
+    tokens = fmt_tokens(t["prompt_tokens"], t["completion_tokens"], t.get("reasoning_tokens"))
+    lines.append(f"<sub>{t['messages']} messages · {tokens}{cost}{wall}{errs}</sub>")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -141,7 +156,7 @@ def _by_model(tr: Transcript) -> list[str]:
     """Tokens and cost per provider:model (a council's bill is per model)."""
     from llm_magics.discussion.baselines import model_totals
 
-    out = ["| Model | Calls | Prompt tok | Output tok | Cost |", "|---|---|---|---|---|"]
+    out = ["| Model | Calls | Prompt tok | Output tok | Cost |", "|:---|---:|---:|---:|---:|"]
     for target, row in model_totals(tr.messages).items():
         out.append(
             f"| `{target}` | {row['calls']} | {row['prompt_tokens']:,} | {row['completion_tokens']:,} | {row['cost'].format()} |"

@@ -67,7 +67,11 @@ class RunTable(list):  # type: ignore[type-arg]
             return "No runs found."
         rows = [self.COLUMNS, *self._rows(clip=True)]
         widths = [max(len(r[c]) for r in rows) for c in range(len(self.COLUMNS))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+        from llm_magics.fmt import numeric_columns
+
+        numeric = numeric_columns(rows[1:])
+        lines = ["  ".join(cell.rjust(w) if num else cell.ljust(w) for cell, w, num in zip(r, widths, numeric)).rstrip()
+                 for r in rows]
         lines.insert(1, "  ".join("─" * w for w in widths))
         return "\n".join(lines)
 
@@ -85,7 +89,7 @@ class RunTable(list):  # type: ignore[type-arg]
         th = "".join(f"<th style='text-align:left;padding:2px 8px'>{html.escape(c)}</th>" for c in self.COLUMNS)
         trs = []
         for row in self._rows(clip=False):
-            tds = "".join(f"<td style='padding:2px 8px'>{html.escape(c)}</td>" for c in row)
+            tds = "".join(f"<td style='text-align:left;padding:2px 8px'>{html.escape(c)}</td>" for c in row)
             trs.append(f"<tr>{tds}</tr>")
         return f"<table style='border-collapse:collapse'><thead><tr>{th}</tr></thead><tbody>{''.join(trs)}</tbody></table>"
 
@@ -201,7 +205,9 @@ def export_run(
         to_csv = getattr(rec.load(), "to_csv", None)
         if to_csv is None:
             raise ConfigurationError(f"Run {rec.id} is a {rec.kind}; CSV export is for evals.", hint="Use --format md or json.")
-    text = _markdown(rec) if ext == "md" else _json(rec) if ext == "json" else str(to_csv())
+        text = str(to_csv())
+    else:
+        text = _markdown(rec) if ext == "md" else _json(rec)
     target = Path(path).expanduser() if path else Path.cwd() / f"{rec.id}.{ext}"
     if target.is_dir():
         target = target / f"{rec.id}.{ext}"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from llm_magics.providers.base import Provider
 
-__all__ = ["ModelList", "list_models", "alist_models", "suggest", "cached_ids", "acheck_model", "check_model", "CACHE_TTL_S"]
+__all__ = ["ModelList", "ordered", "list_models", "alist_models", "suggest", "cached_ids", "acheck_model", "check_model", "CACHE_TTL_S"]
 
 #: How long a fetched list is trusted without `refresh=True`.
 CACHE_TTL_S = 3600.0
@@ -50,28 +50,53 @@ class ModelList:
         where = f" at {self.base_url}" if self.base_url else ""
         return f"{self.provider}: {len(self.ids)} models{where} — source: {self.source}"
 
+    def label(self, model_id: str) -> str:
+        """What a row is: the default, an offline demo model, a Kimi ID the offline provider simulates."""
+        bits = []
+        if model_id == self.default_model:
+            bits.append("default")
+        if self.source == "offline":
+            bits.append("offline demo" if model_id.startswith("offline-") else "Kimi ID, answered offline")
+        return ", ".join(bits)
+
     def __str__(self) -> str:
         lines = [self.heading()]
         if self.note:
             lines.append(self.note)
         for mid in self.ids:
-            mark = "  (default)" if mid == self.default_model else ""
-            lines.append(f"  {mid}{mark}")
-        return "\n".join(lines)
+            label = self.label(mid)
+            lines.append(f"  {mid}  ({label})" if label else f"  {mid}")
+        return "\n".join(line.rstrip() for line in lines)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(str(self))
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><td><code>{html.escape(m)}</code></td><td>{'default' if m == self.default_model else ''}</td></tr>"
+            f"<tr><td style='text-align:left'><code>{html.escape(m)}</code></td>"
+            f"<td style='text-align:left'>{html.escape(self.label(m))}</td></tr>"
             for m in self.ids
         )
         note = f"<p><em>{html.escape(self.note)}</em></p>" if self.note else ""
         return (
             f"<p><strong>{html.escape(self.heading())}</strong></p>{note}"
-            f"<table><thead><tr><th>model ID</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
+            "<table><thead><tr><th style='text-align:left'>model ID</th><th style='text-align:left'></th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
         )
+
+
+def ordered(provider: str, ids: list[str], default: str | None) -> list[str]:
+    """Useful order: the default first, then the provider's curated list (current models before
+    previews and retired ones), then IDs it does not know yet, alphabetically."""
+    from llm_magics.providers.registry import PROVIDERS
+
+    try:
+        curated = list(PROVIDERS[provider].builtin_models)
+    except Exception:  # noqa: BLE001 - an unregistered name just has no curated order
+        curated = []
+    rank = {m: i for i, m in enumerate(curated)}
+    unique = list(dict.fromkeys(ids))
+    return sorted(unique, key=lambda m: (m != default, m not in rank, rank.get(m, 0), m))
 
 
 def _cache_file(provider: str) -> Path:
@@ -123,7 +148,7 @@ def _fallback(name: str, base_url: str, why: str, default: str | None) -> ModelL
     if cached and cached.get("base_url") == base_url:
         at = float(cached.get("fetched_at") or 0)
         return ModelList(
-            [str(i) for i in cached["ids"]], "cache", at, name,
+            ordered(name, [str(i) for i in cached["ids"]], default), "cache", at, name,
             f"cached list from {_when(at)}; {why}", base_url, default,
         )
     return _builtin(name, base_url, why, default)
@@ -148,7 +173,7 @@ async def alist_models(provider_name: str | None = None, *, refresh: bool = Fals
                 at = float(cached.get("fetched_at") or 0)
                 if time.time() - at < CACHE_TTL_S:
                     return ModelList(
-                        [str(i) for i in cached["ids"]], "cache", at, name,
+                        ordered(name, [str(i) for i in cached["ids"]], default), "cache", at, name,
                         f"cached list from {_when(at)} (refreshed hourly; --refresh to fetch now)", base_url, default,
                     )
         spec = provider.spec
@@ -162,10 +187,13 @@ async def alist_models(provider_name: str | None = None, *, refresh: bool = Fals
         except LLMError as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return _fallback(name, base_url, f"could not reach {base_url or name} ({first})", default)
-        ids = sorted({m.id for m in models})
+        ids = [m.id for m in models] if provider.offline else ordered(name, [m.id for m in models], default)
         now = time.time()
-        if not provider.offline:
-            _write_cache(name, ids, base_url, now)
+        if provider.offline:
+            note = ("the offline demo provider (no network, no key): offline-* give canned demo text; the Kimi IDs "
+                    "are accepted too, so notebooks written for Kimi run without a key")
+            return ModelList(ids, "offline", now, name, note, "", default)
+        _write_cache(name, ids, base_url, now)
         return ModelList(ids, "live", now, name, f"fetched from {base_url or name} just now", base_url, default)
     finally:
         if own:
@@ -224,7 +252,7 @@ async def acheck_model(provider: Provider, model: str | None, *, where: str = ""
     if not listed.ids or model in listed.ids:
         return
     hint = did_you_mean(model, listed.ids)
-    source = "built-in list" if listed.source == "builtin" else f"{listed.source} list"
+    source = {"builtin": "built-in list", "offline": "offline demo models"}.get(listed.source, f"{listed.source} list")
     more = f"`%llm models {provider.name}` shows all {len(listed.ids)} ({source})."
     prefix = f"{where}: " if where else ""
     raise ConfigurationError(f"{prefix}{provider.name} has no model '{model}'.",

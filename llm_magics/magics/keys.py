@@ -40,6 +40,19 @@ def _ask_secret(prompt: str) -> str:
     return getpass.getpass(prompt)
 
 
+def _cancelled() -> None:
+    """The prompt was interrupted (kernel interrupt, Ctrl-C, Ctrl-D): one line, no password box left."""
+    from llm_magics.magics.live import in_kernel
+
+    if in_kernel():
+        from IPython.display import clear_output
+
+        clear_output()  # removes our line and, with it, the frontend's password box
+    else:
+        print()  # the terminal prompt left the cursor after "input hidden): "
+    print("Cancelled — no key stored.")
+
+
 def _env_note(provider: str) -> str:
     from llm_magics.providers.registry import PROVIDERS
 
@@ -57,7 +70,13 @@ def _add(args: argparse.Namespace) -> None:
     from llm_magics.providers.base import Secret
 
     spec = PROVIDERS[args.provider]
-    value = _ask_secret(f"Paste your {spec.title} API key (input hidden): ").strip()
+    # A line before the password box: in Jupyter, clearing it also removes the box on cancel.
+    print(f"Adding a {spec.title} key: checked at once, stored outside the notebook. Interrupt to cancel.")
+    try:
+        value = _ask_secret(f"Paste your {spec.title} API key (input hidden): ").strip()
+    except (KeyboardInterrupt, EOFError):
+        _cancelled()
+        return
     if not value:
         raise ConfigurationError("No key was entered; nothing was stored.", hint=f"Run `%llm keys add {spec.name}` again.")
     secret = Secret(value)

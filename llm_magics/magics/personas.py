@@ -50,10 +50,11 @@ class PersonaTable:
             rows.append(
                 f'<tr class="llm-persona-row"><td>{self._mark(p.name)}</td>'
                 f'<td style="border-left:4px solid {esc(p.color)}">{esc(p.emoji)}</td>'
-                f"<td><b>{esc(p.name)}</b></td><td>{esc(p.role)}</td><td>{esc(p.bio)}</td>"
-                f"<td><code>{esc(aliases)}</code></td><td>{esc(p.source)}</td></tr>"
+                f"<td style='text-align:left'><b>{esc(p.name)}</b></td><td style='text-align:left'>{esc(p.role)}</td>"
+                f"<td style='text-align:left'>{esc(p.bio)}</td>"
+                f"<td style='text-align:left'><code>{esc(aliases)}</code></td><td style='text-align:left'>{esc(p.source)}</td></tr>"
             )
-        head = "".join(f"<th>{h}</th>" for h in ("", "", "Name", "Role", "Bio", "Also answers to", "Source"))
+        head = "".join(f"<th style='text-align:left'>{h}</th>" for h in ("", "", "Name", "Role", "Bio", "Also answers to", "Source"))
         foot = "".join(f"<p>{esc(line)}</p>" for line in self._footer())
         return (
             f'<table class="llm-persona-table"><thead><tr>{head}</tr></thead>'
@@ -64,7 +65,7 @@ class PersonaTable:
         def cell(text: str) -> str:
             return text.replace("|", "\\|").replace("\n", " ")
 
-        lines = ["| | Name | Role | Bio | Also answers to |", "|---|---|---|---|---|"]
+        lines = ["| | Name | Role | Bio | Also answers to |", "|:---|:---|:---|:---|:---|"]
         for p in self.items:
             lines.append(
                 f"| {self._mark(p.name)} {p.emoji} | **{cell(p.name)}** | {cell(p.role)} | {cell(p.bio)} | {cell(', '.join(p.aliases))} |"

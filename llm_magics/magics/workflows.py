@@ -31,9 +31,10 @@ class WorkflowTable:
 
     def _repr_html_(self) -> str:
         esc = html.escape
-        head = "".join(f"<th>{h}</th>" for h in ("Name", "Description", "Steps", "Personas"))
+        head = "".join(f"<th style='text-align:left'>{h}</th>" for h in ("Name", "Description", "Steps", "Personas"))
         body = "".join(
-            f"<tr><td><code>{esc(n)}</code></td><td>{esc(d)}</td><td>{esc(st)}</td><td>{esc(p)}</td></tr>"
+            "<tr>" + "".join(f"<td style='text-align:left'>{c}</td>" for c in (f"<code>{esc(n)}</code>", esc(d), esc(st), esc(p)))
+            + "</tr>"
             for n, d, st, p in self.rows()
         )
         foot = "<p>Run one with <code>%%workflow NAME</code> (the cell is its input); <code>%llm workflows NAME</code> shows its YAML.</p>"
@@ -43,7 +44,7 @@ class WorkflowTable:
         def cell(text: str) -> str:
             return text.replace("|", "\\|").replace("\n", " ")
 
-        lines = ["| Name | Description | Steps | Personas |", "|---|---|---|---|"]
+        lines = ["| Name | Description | Steps | Personas |", "|:---|:---|:---|:---|"]
         lines += [f"| `{n}` | {cell(d)} | {cell(st)} | {cell(p)} |" for n, d, st, p in self.rows()]
         return "\n".join(lines)
 

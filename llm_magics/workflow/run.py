@@ -248,7 +248,11 @@ class WorkflowRun:
         if self.description:
             lines += [f"*{self.description}*", ""]
         where = f"{self.provider}:{self.model}" if self.provider and self.model else (self.provider or "")
-        meta = [f"run `{self.id}`", f"{len(self.steps)} steps", f"{self.usage.total_tokens:,} tokens",
+        from llm_magics.fmt import fmt_tokens
+
+        u = self.usage
+        meta = [f"run `{self.id}`", f"{len(self.steps)} steps",
+                fmt_tokens(u.prompt_tokens, u.completion_tokens, u.reasoning_tokens),
                 f"{self.duration_s:.1f} s of model time"]
         if self.cost.calls:
             meta.append(f"cost {self.cost.format()}")
@@ -257,10 +261,10 @@ class WorkflowRun:
         lines += [" · ".join(meta), ""]
         from llm_magics.pricing.cost import format_cost
 
-        lines += ["| # | step | persona | status | time | tokens | cost |", "|---|---|---|---|---|---|---|"]
+        lines += ["| # | step | persona | status | time | output tok | cost |", "|---:|:---|:---|:---|---:|---:|---:|"]
         for i, s in enumerate(self.steps.values(), 1):
             t = f"{s.duration_s:.1f} s" if s.duration_s is not None else "—"
-            tok = f"{s.tokens:,}" if s.usage else "—"
+            tok = f"{s.usage.completion_tokens:,}" if s.usage else "—"
             cost = format_cost(s.cost) if s.usage and s.cost is not None else "—"
             lines.append(f"| {i} | `{s.id}` | {_cell(s.persona or '—')} | {_ICONS.get(s.status, '')} {s.status} | {t} | {tok} "
                          f"| {cost} |")
