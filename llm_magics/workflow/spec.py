@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from llm_magics.errors import ConfigurationError, LLMError
@@ -72,9 +73,9 @@ class WorkflowSpec:
     origin: str = ""
 
     def step(self, step_id: str) -> StepSpec:
-        for s in self.steps:
-            if s.id == step_id:
-                return s
+        found = self._by_id.get(step_id)
+        if found is not None:
+            return found
         hint = did_you_mean(step_id, [s.id for s in self.steps]) or None
         raise ConfigurationError(f"Workflow '{self.name}' has no step '{step_id}'.", hint=hint)
 
@@ -84,27 +85,70 @@ class WorkflowSpec:
 
     def order(self) -> list[str]:
         """Step ids in dependency order (ties keep file order)."""
-        done: list[str] = []
-        left = list(self.steps)
-        while left:
-            ready = [s for s in left if all(n in done for n in s.needs)]
-            if not ready:  # pragma: no cover - cycles are rejected at parse time
-                raise ConfigurationError(f"Workflow '{self.name}' has a dependency cycle.")
-            done += [s.id for s in ready]
-            left = [s for s in left if s not in ready]
-        return done
+        return list(self._order)
 
     def dependents(self, step_id: str) -> list[str]:
         """Every step that needs `step_id`, directly or through others."""
-        out: list[str] = []
+        users = self._users
+        out: set[str] = set()
         frontier = [step_id]
         while frontier:
-            cur = frontier.pop()
-            for s in self.steps:
-                if cur in s.needs and s.id not in out:
-                    out.append(s.id)
-                    frontier.append(s.id)
-        return [i for i in self.order() if i in out]
+            for user in users.get(frontier.pop(), ()):
+                if user not in out:
+                    out.add(user)
+                    frontier.append(user)
+        return [i for i in self._order if i in out]
+
+    def needed_by(self, step_id: str) -> list[str]:
+        """The steps that list `step_id` in their needs (direct users only)."""
+        return self._users.get(step_id, [])
+
+    def position(self, step_id: str) -> int:
+        """Where `step_id` comes in `order()`."""
+        return self._position[step_id]
+
+    @cached_property
+    def _position(self) -> dict[str, int]:
+        return {sid: i for i, sid in enumerate(self._order)}
+
+    # A spec is frozen, so these are computed once: the executor asks for them at every step,
+    # and recomputing them made a 200-step chain cost O(n³) (issue 12, item 6).
+    @cached_property
+    def _by_id(self) -> dict[str, StepSpec]:
+        return {s.id: s for s in self.steps}
+
+    @cached_property
+    def _users(self) -> dict[str, list[str]]:
+        """Step id → the steps that list it in `needs` (file order)."""
+        users: dict[str, list[str]] = {}
+        for s in self.steps:
+            for need in s.needs:
+                users.setdefault(need, []).append(s.id)
+        return users
+
+    @cached_property
+    def _order(self) -> tuple[str, ...]:
+        """Layer by layer: a step's layer is one more than its deepest need; file order within a layer."""
+        depth: dict[str, int] = {}
+        by_id = self._by_id
+        for s in self.steps:
+            stack = [(s, False)]
+            on_path: set[str] = set()
+            while stack:
+                node, expanded = stack.pop()
+                if node.id in depth:
+                    continue
+                if expanded:
+                    on_path.discard(node.id)
+                    depth[node.id] = 1 + max((depth[n] for n in node.needs), default=-1)
+                    continue
+                if node.id in on_path:  # pragma: no cover - cycles are rejected at parse time
+                    raise ConfigurationError(f"Workflow '{self.name}' has a dependency cycle.")
+                on_path.add(node.id)
+                stack.append((node, True))
+                stack.extend((by_id[n], False) for n in node.needs if n not in depth)
+        index = {s.id: i for i, s in enumerate(self.steps)}
+        return tuple(sorted(depth, key=lambda i: (depth[i], index[i])))
 
     @property
     def personas(self) -> list[str]:
@@ -478,14 +522,25 @@ def _parse_step(
 
 
 def _check_cycles(ctx: _Ctx, steps: tuple[StepSpec, ...], lines: dict[str, dict[str, Any]]) -> None:
+    """Depth-first with an explicit stack (a 1,000-step chain would overflow Python's recursion)."""
     graph = {s.id: s.needs for s in steps}
     state: dict[str, int] = {}  # 1 = on the stack, 2 = finished
-    stack: list[str] = []
-
-    def visit(node: str) -> None:
-        state[node] = 1
-        stack.append(node)
-        for dep in graph[node]:
+    stack: list[str] = []  # the current path
+    for s in steps:
+        if s.id in state:
+            continue
+        todo: list[tuple[str, int]] = [(s.id, 0)]  # (node, index of the next need to visit)
+        state[s.id] = 1
+        stack.append(s.id)
+        while todo:
+            node, i = todo.pop()
+            deps = graph[node]
+            if i == len(deps):
+                stack.pop()
+                state[node] = 2
+                continue
+            todo.append((node, i + 1))
+            dep = deps[i]
             if state.get(dep) == 1:
                 cycle = stack[stack.index(dep) :] + [dep]
                 path = " → ".join(cycle)
@@ -497,10 +552,6 @@ def _check_cycles(ctx: _Ctx, steps: tuple[StepSpec, ...], lines: dict[str, dict[
                     hint="Remove one of these dependencies (from `needs:` or a {{ steps.ID.output }} reference).",
                 )
             if state.get(dep) is None:
-                visit(dep)
-        stack.pop()
-        state[node] = 2
-
-    for s in steps:
-        if s.id not in state:
-            visit(s.id)
+                state[dep] = 1
+                stack.append(dep)
+                todo.append((dep, 0))
