@@ -27,6 +27,9 @@ SUBCOMMANDS: dict[str, str] = {
     "workflows": "llm_magics.magics.workflows",
     "history": "llm_magics.magics.history",
     "record": "llm_magics.magics.record",
+    "prices": "llm_magics.magics.prices",
+    "usage": "llm_magics.magics.usage",
+    "balance": "llm_magics.magics.balance",
 }
 
 _LLM_HELP = """Keys, models, diagnostics, personas, history and settings.
@@ -37,12 +40,15 @@ Usage::
   %llm keys list | keys test [ID] | keys remove ID
   %llm models [PROVIDER] [--refresh|--pick]  model IDs (/v1/models, cached an hour) or the model picker
   %llm check [PROVIDER]                  where the key came from, base URL, reachability
-  %llm config [KEY=VALUE ...] [--save]   provider, model, temperature, max_tokens, rpm
+  %llm config [KEY=VALUE ...] [--save]   provider, model, temperature, max_tokens, rpm, budget
   %llm personas [--pick]                 the personas (table, or the picker widget)
   %%llm personas add NAME --role R       a user persona; the cell is its system prompt
   %llm workflows                         built-in workflows
   %llm history [N] [--kind K] [--search TEXT] | history show ID | history export ID --format md|json|csv
   %llm record PATH | record stop         record real streams to a JSONL cassette (replay provider)
+  %llm prices [PROVIDER]                 prices per million tokens, with date and source (user overrides)
+  %llm usage [--since 7d] [--by model|provider|day|kind]   tokens and cost from the history
+  %llm balance [PROVIDER]                account balance (Kimi); %llm config budget=2.50 caps a session
 
 `%llm SUB --help` prints the flags of one subcommand.
 """

@@ -45,14 +45,30 @@ def main(shell: Any, args: Any, cell: str | None, local_ns: Mapping[str, Any] | 
             '%%discuss --personas "Noor Okafor, Sasha Lindqvist"\nShould we adopt Rust for the billing service?'
         )
     personas = args.personas.strip().strip("\"'") if args.personas else None
+    chair = args.chair.strip().strip("\"'") if args.chair else None
+    from llm_magics.magics import preflight
 
-    def start(sink: Any) -> Any:
+    if preflight.discuss_gate(args, topic, personas, chair):  # --estimate shown, or over budget (raises)
+        return None
+    thinking = preflight.thinking_options(args)
+
+    async def start(sink: Any) -> Any:
+        from llm_magics.keys.resolve import get_provider
+
+        prov = get_provider(args.provider, model=args.model, **thinking) if thinking else args.provider
+        try:
+            return await _discuss(sink, prov)
+        finally:
+            if thinking:
+                await prov.aclose()
+
+    def _discuss(sink: Any, prov: Any) -> Any:
         return adiscuss(
             topic,
             personas or None,
             mode=args.mode,
             rounds=args.rounds,
-            provider=args.provider,
+            provider=prov,
             model=args.model,
             temperature=args.temperature,
             max_tokens=args.max_tokens,

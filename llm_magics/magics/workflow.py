@@ -42,11 +42,23 @@ def main(shell: Any, args: Any, cell: str) -> None:
                 hint="Try `%%workflow security-audit` with code in the cell; `%llm workflows` lists the workflows.",
             )
         kwargs["spec_or_name"] = text
+    from llm_magics.magics import preflight
 
+    # --estimate shows the plan and sends nothing; a budget that cannot fit the run raises here.
+    if "spec_or_name" in kwargs and preflight.workflow_gate(args, kwargs["spec_or_name"], kwargs.get("input")):
+        return None
+    thinking = preflight.thinking_options(args)
     box: dict[str, WorkflowRun] = {}
 
     async def start(sink: EventSink) -> WorkflowRun:
-        run = await arun_workflow(on_event=sink, **kwargs)
+        from llm_magics.keys.resolve import get_provider
+
+        prov = get_provider(args.provider, model=args.model, **thinking) if thinking else None
+        try:
+            run = await arun_workflow(on_event=sink, **{**kwargs, **({"provider": prov} if prov else {})})
+        finally:
+            if prov is not None:
+                await prov.aclose()
         box["run"] = run
         return run
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["PlannedCall", "GroupEstimate", "Estimate", "aestimate_run", "estimate_run", "local_token_count",
            "LOCAL_METHOD", "TOKENIZER_CHUNK_CHARS"]
 
-LOCAL_METHOD = "local estimate (≈4 characters per token, 1 per CJK character; not a tokenizer)"
+LOCAL_METHOD = "local estimate (≈4 chars/token; not a tokenizer)"
 #: Messages are sent to a tokenizer endpoint in batches of at most this many characters.
 TOKENIZER_CHUNK_CHARS = 200_000
 _PER_MESSAGE_OVERHEAD = 4
@@ -46,6 +46,8 @@ class PlannedCall:
     max_output_tokens: int | None = None
     #: Earlier answers this call's prompt will include (unknown now, each at most the output cap).
     carried_outputs: int = 0
+    #: A call that may not happen (a consensus debate round that stops early): in the maximum only.
+    optional: bool = False
     label: str = ""
 
     @property
@@ -74,16 +76,18 @@ class GroupEstimate:
     provider: str
     model: str
     calls: int
-    prompt_tokens: int
+    prompt_tokens: int  # of the calls that certainly happen (what the minimum cost is priced on)
     method: str
     price: Price | None
     max_output_tokens: int | None  # summed caps; None when any call has no cap
     carried_tokens: int  # upper bound of earlier answers read again (input side)
     min_cost: Cost = field(default_factory=Cost)
     max_cost: Cost = field(default_factory=Cost)
+    optional_calls: int = 0
+    optional_prompt_tokens: int = 0
 
 
-@dataclass
+@dataclass(repr=False)
 class Estimate:
     """What a run would send and what it may cost. `min_cost` is what the budget checks."""
 
@@ -120,8 +124,10 @@ class Estimate:
         return f"{lo.format()} – {hi.format()}"
 
     def summary(self) -> str:
-        return (f"{self.calls} call{'s' if self.calls != 1 else ''} · ~{self.prompt_tokens:,} prompt tokens · "
-                f"estimated cost {self.cost_range()} · no request sent")
+        maybe = sum(g.optional_prompt_tokens for g in self.groups)
+        extra = f" (+{maybe:,} if every debate round runs)" if maybe else ""
+        return (f"{self.calls} call{'s' if self.calls != 1 else ''} · ~{self.prompt_tokens:,} prompt tokens{extra} · "
+                f"estimated cost {self.cost_range()} · no chat request sent")
 
     def to_markdown(self) -> str:
         lines = ["**Estimate** — " + self.summary(), "",
@@ -139,11 +145,20 @@ class Estimate:
             notes.append("No output cap was set for some calls, so their maximum is unknown (set --max-tokens).")
         if any(g.carried_tokens for g in self.groups):
             notes.append("The maximum includes earlier answers that later calls read again, each at the output cap.")
+        if any(g.optional_calls for g in self.groups):
+            n = sum(g.optional_calls for g in self.groups)
+            notes.append(f"{n} of the calls may not happen (debate rounds stop once everyone agrees): "
+                         "they count in the maximum only.")
         lines += [""] + [f"- {n}" for n in notes] if notes else []
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.to_markdown()
+
+    __repr__ = __str__
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(self.to_markdown())
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
@@ -200,19 +215,27 @@ async def _count(provider: Provider, model: str, calls: list[PlannedCall], notes
     return sum(local_token_count(c.messages) for c in calls), LOCAL_METHOD
 
 
-def _costs(price: Price | None, prompt: int, cap: int | None, carried: int) -> tuple[Cost, Cost]:
+def _costs(price: Price | None, prompt: int, extra_prompt: int, cap: int | None, carried: int) -> tuple[Cost, Cost]:
     if price is None:
         return Cost(), Cost()
+    if price.input == 0 and price.output == 0 and not price.cached_input and not price.cache_write:
+        free = Cost(amount=0.0, currency=price.currency, known=True)  # free whatever the cap
+        return free, free
     lo = prompt * price.input / PER_TOKENS
     low = Cost(amount=lo, currency=price.currency, known=True)
     if cap is None:
         return low, Cost(currency=price.currency)
-    hi = lo + cap * price.output / PER_TOKENS + carried * price.input / PER_TOKENS
+    hi = lo + (extra_prompt + carried) * price.input / PER_TOKENS + cap * price.output / PER_TOKENS
     return low, Cost(amount=hi, currency=price.currency, known=True)
 
 
-async def aestimate_run(calls: Sequence[PlannedCall], *, prices: PriceCatalog | None = None) -> Estimate:
-    """Count the prompt tokens and price the range of `calls`; no chat request is sent."""
+async def aestimate_run(calls: Sequence[PlannedCall], *, prices: PriceCatalog | None = None,
+                        use_tokenizer: bool = True) -> Estimate:
+    """Count the prompt tokens and price the range of `calls`; no chat request is sent.
+
+    `use_tokenizer=False` counts locally and sends nothing at all (what the budget check uses).
+    The output cap of each call bounds the maximum; a call without one makes the maximum unknown.
+    """
     cat = prices or catalog()
     groups: dict[tuple[int, str], list[PlannedCall]] = {}
     for call in calls:
@@ -221,18 +244,28 @@ async def aestimate_run(calls: Sequence[PlannedCall], *, prices: PriceCatalog | 
     out: list[GroupEstimate] = []
     for (_, model), members in groups.items():
         provider = members[0].provider
-        prompt, method = await _count(provider, model, members, notes)
+        sure = [c for c in members if not c.optional]
+        maybe = [c for c in members if c.optional]
+        if use_tokenizer:
+            prompt, method = await _count(provider, model, sure, notes) if sure else (0, LOCAL_METHOD)
+            extra, method2 = await _count(provider, model, maybe, notes) if maybe else (0, method)
+            method = method if method == method2 or not sure else f"{method}; {method2}"
+        else:
+            prompt, extra, method = (sum(local_token_count(c.messages) for c in sure),
+                                     sum(local_token_count(c.messages) for c in maybe), LOCAL_METHOD)
         caps = [c.max_output_tokens for c in members]
         cap = None if any(c is None for c in caps) else sum(int(c or 0) for c in caps)
         carried = sum(c.carried_outputs * int(c.max_output_tokens or 0) for c in members)
         price = cat.lookup(provider.name, model, provider.base_url or None)
-        lo, hi = _costs(price, prompt, cap, carried)
-        out.append(GroupEstimate(provider.name, model, len(members), prompt, method, price, cap, carried, lo, hi))
+        lo, hi = _costs(price, prompt, extra, cap, carried)
+        out.append(GroupEstimate(provider.name, model, len(members), prompt, method, price, cap, carried, lo, hi,
+                                 len(maybe), extra))
     return Estimate(out, notes)
 
 
-def estimate_run(calls: Sequence[PlannedCall], *, prices: PriceCatalog | None = None) -> Estimate:
+def estimate_run(calls: Sequence[PlannedCall], *, prices: PriceCatalog | None = None,
+                 use_tokenizer: bool = True) -> Estimate:
     """Sync twin of `aestimate_run` (works inside a running kernel)."""
     from llm_magics.sync import run_sync
 
-    return run_sync(aestimate_run(calls, prices=prices))
+    return run_sync(aestimate_run(calls, prices=prices, use_tokenizer=use_tokenizer))

@@ -47,9 +47,11 @@ def calls_in(data: Any, provider: str | None = None, model: str | None = None, *
         if isinstance(raw, Mapping) and "prompt_tokens" in raw:
             usage = Usage.from_dict(raw) or Usage()
             stored = data.get("cost")
-            if isinstance(stored, Mapping):
+            if isinstance(stored, Mapping):  # a Cost dict (turns, steps, compare attempts)
                 cost = Cost.from_dict(stored)
-            else:
+            elif isinstance(stored, (int, float)) and not isinstance(stored, bool):  # eval rows: amount + currency
+                cost = Cost(float(stored), str(data.get("currency") or "USD"), True)
+            else:  # saved before costs existed (or by a kind that leaves an unknown cost out): price it now
                 cost = cost_of(prov, mod, usage, prices=prices)
             yield CallRecord(prov, mod, usage, cost)
         for key, value in data.items():

@@ -236,9 +236,9 @@ class _Executor:
             if res.status == "pending":
                 res.status = "skipped"
                 if stopped:
-                    res.error = "not started: the budget is used up"
+                    res.error, budget_skipped = "not started: the budget is used up", True
         run.finished_at = time.time()
-        if stopped and not failures:
+        if budget_skipped and not failures:
             run.status = "failed"
             run.error = f"{stopped} {resume_hint(run.id)}"
             self.emit(Notice(run.error, "error"))
@@ -278,6 +278,7 @@ async def execute(
     spec: WorkflowSpec,
     *,
     targets: dict[str, Target],
+        budget_skipped = False
     personas: dict[str, Persona | None],
     on_event: EventSink,
     history: History | None,
