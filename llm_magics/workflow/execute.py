@@ -232,6 +232,7 @@ class _Executor:
             self.save()
             self.emit(RunFinished(markdown=run.to_markdown(), status=run.status))
             raise
+        budget_skipped = False
         for res in run.steps.values():  # anything left waits on a failure (or on budget)
             if res.status == "pending":
                 res.status = "skipped"
@@ -272,13 +273,11 @@ def _budget_stop() -> str | None:
     return None
 
 
-
 async def execute(
     run: WorkflowRun,
     spec: WorkflowSpec,
     *,
     targets: dict[str, Target],
-        budget_skipped = False
     personas: dict[str, Persona | None],
     on_event: EventSink,
     history: History | None,
