@@ -39,7 +39,7 @@ def test_cards_show_each_persona_with_stable_classes() -> None:
     assert noor.prompt.selected_index is None  # prompt collapsed until expanded
     assert noor.prompt.children[0].value.count("You are Noor Okafor, a Security Auditor.") == 1
     assert "llm-persona-picker" in picker._dom_classes and picker.value == []
-    assert picker._repr_mimebundle_()["text/plain"].startswith("PersonaPicker: 6 personas")
+    assert picker._repr_mimebundle_()["text/plain"].startswith("PersonaPicker: 6 persona cards")
 
 
 def test_clicking_two_cards_makes_them_the_discussion_default() -> None:

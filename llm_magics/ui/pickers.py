@@ -298,9 +298,14 @@ class PersonaPicker(widgets.VBox):  # type: ignore[misc]
         self.summary.value = f'<span style="font-size:0.95em">{text}</span>'
 
     def _plain(self) -> str:
+        """The saved notebook's text for the picker. It is written once, when the picker is shown,
+        and clicks cannot rewrite it (a frontend applies display updates only while the cell
+        runs), so it states nothing that a later click makes false: the transcripts name who took part."""
         models = self.models
-        chosen = ", ".join(f"{n}@{models[n]}" if n in models else n for n in self.value) or "none (all six built-ins)"
-        return f"PersonaPicker: {len(self.cards)} personas; selected: {chosen}"
+        chosen = ", ".join(f"{n}@{models[n]}" if n in models else n for n in self.value)
+        when = f"; selected when shown: {chosen}" if chosen else ""
+        return (f"PersonaPicker: {len(self.cards)} persona cards, clicked to choose who takes part in "
+                f"%%discuss (each transcript names who did){when}")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         bundle = super()._repr_mimebundle_(**kwargs)
