@@ -35,7 +35,7 @@ def test_history_list_search_kind_and_limit(ip: InteractiveShell, capsys: pytest
     ids = _seed()
     ip.run_line_magic("llm", "history")
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split() == ["id", "kind", "title", "status", "provider:model", "when"]
+    assert out.splitlines()[0].split() == ["id", "kind", "title", "status", "provider:model", "cost", "when"]
     assert all(i in out for i in ids.values())
     assert out.index(ids["compare"]) < out.index(ids["workflow"]) < out.index(ids["discussion"])  # newest first
     assert "kimi:kimi-k2-0905-preview" in out and "offline:kimi-k2-turbo-preview, kimi-k2-thinking" in out

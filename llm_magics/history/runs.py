@@ -45,6 +45,31 @@ def _target(rec: RunRecord) -> str:
     return rec.provider or rec.model or "—"
 
 
+def _cost(rec: RunRecord) -> str:
+    """The run's cost as it was shown when it ran ("—" when nothing in it was priced)."""
+    from llm_magics.pricing.ledger import run_cost
+
+    if rec.kind == "eval":  # an eval's calls live in their own table (history.calls)
+        from llm_magics.history.calls import CallLog
+        from llm_magics.history.store import default_history
+        from llm_magics.pricing.cost import CostTotal
+
+        total = CostTotal()
+        try:
+            for target, _item, _rep, data in CallLog(default_history().path).read(rec.id):
+                provider, _, model = target.partition(":")
+                part = run_cost(data, provider or rec.provider, model or rec.model)
+                total.calls += part.calls
+                total.unpriced += part.unpriced
+                for cur, amount in part.amounts.items():
+                    total.amounts[cur] = total.amounts.get(cur, 0.0) + amount
+        except Exception:  # noqa: BLE001 - a listing must not fail on one run's call rows
+            return "—"
+        return total.format() if total.calls else "—"
+    total = run_cost(rec.data, rec.provider, rec.model)
+    return total.format() if total.calls else "—"
+
+
 def _clip(text: str, n: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -53,13 +78,13 @@ def _clip(text: str, n: int) -> str:
 class RunTable(list):  # type: ignore[type-arg]
     """A list of `RunRecord`s, newest first, that displays as a table (HTML in notebooks)."""
 
-    COLUMNS = ("id", "kind", "title", "status", "provider:model", "when")
+    COLUMNS = ("id", "kind", "title", "status", "provider:model", "cost", "when")
 
     def _rows(self, clip: bool) -> list[tuple[str, ...]]:
         out: list[tuple[str, ...]] = []
         for r in self:
             title, target = (_clip(r.title, 50), _clip(_target(r), 56)) if clip else (r.title, _target(r))
-            out.append((r.id, r.kind, title, r.status, target, _when(r.created_at)))
+            out.append((r.id, r.kind, title, r.status, target, _cost(r), _when(r.created_at)))
         return out
 
     def __str__(self) -> str:

@@ -95,6 +95,16 @@ async def abuild_report(provider_name: str | None = None) -> list[str]:
                 lines.append(f"  default model: {report.default_model} — NOT offered by this server; closest: {close}")
             else:
                 lines.append(f"  default model: {report.default_model} — not verified (models unreachable)")
+        if report.models_reachable and getattr(p, "balance", None) is not None:
+            from llm_magics.errors import LLMError
+            from llm_magics.magics.balance import describe_balance
+
+            try:
+                first, *rest = describe_balance(await p.balance())  # type: ignore[attr-defined]
+                lines.append(f"  balance:    {first}")
+                lines.extend(f"              {line}" for line in rest)
+            except LLMError as exc:
+                lines.append(f"  balance:    could not read it — {str(exc).splitlines()[0]}")
         fix: str | None = None
         if report.error_status == 401 and key is not None:
             other = await adiagnose_region(name, key.secret, url)

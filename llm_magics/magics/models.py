@@ -18,6 +18,8 @@ def main(shell: Any, argv: list[str], cell: str | None) -> Any:
     p.add_argument("--refresh", action="store_true", help="fetch now instead of using the hour-old cache")
     p.add_argument("--pick", action="store_true",
                    help="show the provider/model picker; its choice becomes this session's default")
+    p.add_argument("--details", action="store_true",
+                   help="also show each model's fixed parameters and thinking switch (Kimi)")
     args = parse(p, argv)
     if args is None:
         return None
@@ -31,5 +33,12 @@ def main(shell: Any, argv: list[str], cell: str | None) -> Any:
     from llm_magics.keys import models as catalog
     from llm_magics.magics.table import show
 
-    show(catalog.list_models(args.provider, refresh=args.refresh))
+    listed = catalog.list_models(args.provider, refresh=args.refresh)
+    if args.details or listed.source in ("live", "cache"):
+        from llm_magics.magics.model_details import models_table
+
+        # Lifecycle marks (new / not served), prices, and with --details the fixed parameters.
+        show(models_table(listed, details=args.details))
+    else:
+        show(listed)
     return None

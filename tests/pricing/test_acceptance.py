@@ -88,6 +88,9 @@ def test_discussion_cost_is_tokens_times_prices_everywhere(ip: Any, kimi_env: Fa
     ip.run_line_magic("llm", "usage --by model")
     usage = capsys.readouterr().out
     assert "kimi:kimi-k2.6" in usage and shown in usage
+    ip.run_line_magic("llm", "history 5")
+    listing = capsys.readouterr().out
+    assert tr.id in listing and shown in listing
     from llm_magics.history.store import default_history
     from llm_magics.pricing.ledger import run_cost
 
