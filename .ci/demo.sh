@@ -4,7 +4,7 @@
 #
 #   bash .ci/demo.sh            execute notebooks/*.ipynb with nbclient and report
 #   bash .ci/demo.sh --save     ... and write the executed notebooks back (refreshes saved outputs)
-#   bash .ci/demo.sh --lab      open JupyterLab on notebooks/ instead (http://127.0.0.1:8888/lab)
+#   bash .ci/demo.sh --lab      open JupyterLab on a temp COPY of notebooks/ instead (http://127.0.0.1:8888/lab)
 #
 # The notebooks run from a temporary copy with their own LLM_MAGICS_HOME, so your keys, history
 # and settings are neither used nor touched. LLM_MAGICS_OFFLINE_DELAY sets the streaming pace.
@@ -35,11 +35,18 @@ export LLM_MAGICS_NO_KEYRING=1
 export PYTHONDONTWRITEBYTECODE=1
 
 if [ "$MODE" = lab ]; then
-  LLM_MAGICS_HOME=$(mktemp -d -t llm-magics-demo-XXXXXX)
-  export LLM_MAGICS_HOME
+  # A copy of notebooks/ in a temp folder: "Run All" plus autosave must not rewrite the committed
+  # notebooks (refresh those with --save). JupyterLab refuses to run as root without --allow-root.
+  demo_dir=$(mktemp -d -t llm-magics-demo-XXXXXX)
+  cp -R notebooks "$demo_dir/notebooks"
+  rm -rf "$demo_dir/notebooks/.ipynb_checkpoints"
+  export LLM_MAGICS_HOME="$demo_dir/home"
   export LLM_MAGICS_OFFLINE_DELAY=${LLM_MAGICS_OFFLINE_DELAY:-0.03}
-  echo "::: JupyterLab on notebooks/ (offline provider, LLM_MAGICS_HOME=$LLM_MAGICS_HOME); Ctrl-C to stop"
-  exec .venv/bin/python -m jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 --no-browser
+  root_flag=()
+  [ "$(id -u)" = "0" ] && root_flag=(--allow-root)
+  echo "::: JupyterLab on a copy of notebooks/ in $demo_dir/notebooks (offline provider; edits stay there); Ctrl-C to stop"
+  exec .venv/bin/python -m jupyter lab --notebook-dir="$demo_dir/notebooks" --ServerApp.ip=127.0.0.1 --no-browser \
+    ${root_flag[@]+"${root_flag[@]}"}
 fi
 
 # Fast for a check; a little slower when saving, so the saved timings look like streaming.

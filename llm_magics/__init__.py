@@ -69,9 +69,41 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
+#: This project's distribution name; "llm-magics" on PyPI is an unrelated project with the same
+#: import name, so the two cannot share an environment.
+DISTRIBUTION = "kimi-llm-magics"
+_NAMESAKE = "llm-magics"
+
+
+def namesake_conflict() -> str | None:
+    """A warning when the unrelated PyPI package `llm-magics` is installed next to this one.
+
+    Both install into one `llm_magics/` folder, so whichever was installed last owns the files
+    (and uninstalling either deletes them). We can only speak when ours won `__init__.py`.
+    """
+    from importlib import metadata
+
+    try:
+        other = metadata.distribution(_NAMESAKE)
+    except metadata.PackageNotFoundError:
+        return None
+    if (other.metadata.get("Summary") or "").startswith("Prompt, compare and orchestrate LLMs (Kimi first)"):
+        return None  # this project, installed under its old name
+    return (
+        f"Warning: the unrelated package {_NAMESAKE} {other.version} is installed too and also uses the import "
+        f"name llm_magics, so the two overwrite each other's files. Fix: "
+        f"pip uninstall -y {_NAMESAKE} {DISTRIBUTION} && pip install {DISTRIBUTION}"
+    )
+
+
 def load_ipython_extension(ipython: Any) -> None:
     from llm_magics.magics import register
 
+    warning = namesake_conflict()
+    if warning:
+        import sys
+
+        print(warning, file=sys.stderr)
     register(ipython)
 
 
