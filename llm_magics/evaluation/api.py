@@ -19,11 +19,13 @@ from llm_magics.evaluation.result import EvalResult
 from llm_magics.sync import run_sync, sync_twin
 
 if TYPE_CHECKING:
+    from llm_magics.evaluation.plan import EvalPlan
     from llm_magics.events import EventSink
     from llm_magics.history.store import History
-    from llm_magics.pricing.estimate import Estimate
+    from llm_magics.pricing.estimate import Estimate, PlannedCall
 
-__all__ = ["aevaluate", "evaluate", "aestimate_eval", "estimate_eval", "EvalResult", "aresume_eval", "resume_eval"]
+__all__ = ["aevaluate", "evaluate", "aestimate_eval", "estimate_eval", "EvalResult", "aresume_eval", "resume_eval",
+           "planned_calls", "estimate_plan"]
 
 
 def _data(data: Any) -> Any:
@@ -92,6 +94,51 @@ def resume_eval(run_id: str | EvalResult, **kw: Any) -> EvalResult:
     return run_sync(aresume_eval(run_id, **kw))
 
 
+def planned_calls(plan: EvalPlan, keys: Sequence[tuple[str, int, int]] | None = None) -> list[PlannedCall]:
+    """The chat requests a plan would send (all of them, or those of `keys`), for estimates and the budget."""
+    from llm_magics.pricing.estimate import PlannedCall
+
+    res = plan.result
+    todo = list(keys) if keys is not None else res.planned_keys()
+    calls: list[PlannedCall] = []
+    for label, item, _ in todo:
+        t = plan.target(label)
+        if plan.workflow is not None:
+            from llm_magics.workflow.spec import render_prompt
+
+            wf = plan.workflow
+            for s in wf.spec.steps:
+                persona = wf.personas.get(s.id)
+                msgs: list[Any] = [{"role": "system", "content": persona.system_prompt}] if persona else []
+                msgs.append({"role": "user", "content": render_prompt(s.prompt, {wf.spec.inputs[0]: plan.prompts[item]}, {})})
+                cap = s.max_tokens or res.max_tokens or wf.spec.max_tokens
+                calls.append(PlannedCall(provider=t.provider, messages=msgs, model=t.model, max_output_tokens=cap,
+                                         carried_outputs=len(s.needs), label=f"{label} · {s.id}"))
+        else:
+            calls.append(PlannedCall(provider=t.provider, messages=plan.messages(item), model=t.model,
+                                     max_output_tokens=res.max_tokens, label=label))
+        if plan.judge is not None:
+            from llm_magics.evaluation.judge import JUDGE_SYSTEM, judge_prompt
+
+            msgs = [{"role": "system", "content": JUDGE_SYSTEM},
+                    {"role": "user", "content": judge_prompt(plan.prompts[item], res.item(item).row.get(res.expected or "", ""), "")}]
+            calls.append(PlannedCall(provider=plan.judge.provider, messages=msgs, model=plan.judge.model,
+                                     carried_outputs=1, label="judge"))
+    return calls
+
+
+async def estimate_plan(plan: EvalPlan, keys: Sequence[tuple[str, int, int]] | None = None, *,
+                        use_tokenizer: bool = True) -> Estimate:
+    import inspect
+
+    from llm_magics.pricing.estimate import aestimate_run
+
+    kw: dict[str, Any] = {}
+    if "use_tokenizer" in inspect.signature(aestimate_run).parameters:
+        kw["use_tokenizer"] = use_tokenizer
+    return await aestimate_run(planned_calls(plan, keys), **kw)
+
+
 async def aestimate_eval(data: Any, template: str, targets: Sequence[Any] | str = (), **options: Any) -> Estimate:
     """What `evaluate` with the same arguments would send and may cost; sends no chat request.
 
@@ -99,36 +146,12 @@ async def aestimate_eval(data: Any, template: str, targets: Sequence[Any] | str 
     estimated per step, with each step's earlier outputs at the output cap in the maximum.
     """
     from llm_magics.evaluation.plan import prepare
-    from llm_magics.pricing.estimate import PlannedCall, aestimate_run
 
     options.pop("on_event", None)
     options.pop("history", None)
     plan = await prepare(_data(data), template, targets, **options)
     try:
-        res = plan.result
-        calls: list[PlannedCall] = []
-        for t in plan.targets:
-            for it in res.items:
-                if plan.workflow is not None:
-                    wf = plan.workflow
-                    from llm_magics.workflow.spec import render_prompt
-
-                    for s in wf.spec.steps:
-                        persona = wf.personas.get(s.id)
-                        msgs: list[Any] = [{"role": "system", "content": persona.system_prompt}] if persona else []
-                        msgs.append({"role": "user", "content": render_prompt(s.prompt, {wf.spec.inputs[0]: plan.prompts[it.index]}, {})})
-                        cap = s.max_tokens or res.max_tokens or wf.spec.max_tokens
-                        calls += [PlannedCall(t.provider, msgs, t.model, cap, len(s.needs), t.label)] * res.repeat
-                else:
-                    calls += [PlannedCall(t.provider, plan.messages(it.index), t.model, res.max_tokens, 0, t.label)] * res.repeat
-        if plan.judge is not None:
-            from llm_magics.evaluation.judge import JUDGE_SYSTEM, judge_prompt
-
-            for it in res.items:
-                msgs = [{"role": "system", "content": JUDGE_SYSTEM},
-                        {"role": "user", "content": judge_prompt(plan.prompts[it.index], it.row.get(res.expected or "", ""), "")}]
-                calls += [PlannedCall(plan.judge.provider, msgs, plan.judge.model, None, 1, "judge")] * (res.repeat * len(plan.targets))
-        return await aestimate_run(calls)
+        return await estimate_plan(plan)
     finally:
         await plan.providers.aclose()
 

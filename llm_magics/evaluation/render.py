@@ -15,7 +15,7 @@ from llm_magics.fmt import fmt_seconds
 if TYPE_CHECKING:
     from llm_magics.evaluation.result import EvalResult
 
-__all__ = ["table_rows", "to_markdown", "to_html", "to_text", "plot", "png", "HEADERS", "fmt_score"]
+__all__ = ["table_rows", "to_markdown", "to_html", "to_text", "plot", "png", "HEADERS", "fmt_score", "progress_text"]
 
 DASH = "—"
 
@@ -100,10 +100,11 @@ def table_rows(rows: Sequence[dict[str, Any]], k: int) -> list[list[str]]:
 
 
 def _best(rows: Sequence[dict[str, Any]]) -> int | None:
-    scored = [(r["score"], i) for i, r in enumerate(rows) if r.get("score") is not None]
-    if len(scored) < 2:
+    """The row with the single highest score (None on a tie or with fewer than two scored rows)."""
+    scored = sorted(((r["score"], i) for i, r in enumerate(rows) if r.get("score") is not None), reverse=True)
+    if len(scored) < 2 or scored[0][0] == scored[1][0]:
         return None
-    return max(scored)[1]
+    return scored[0][1]
 
 
 def _md_cell(text: str) -> str:
@@ -146,8 +147,8 @@ def _footer(res: EvalResult) -> list[str]:
     return lines
 
 
-def to_markdown(res: EvalResult, *, title: bool = True) -> str:
-    rows = res.summary
+def to_markdown(res: EvalResult, *, title: bool = True, rows: Sequence[dict[str, Any]] | None = None) -> str:
+    rows = res.summary if rows is None else rows
     k = res.repeat
     head = HEADERS(k)
     body = table_rows(rows, k)
@@ -161,8 +162,9 @@ def to_markdown(res: EvalResult, *, title: bool = True) -> str:
     return "\n".join(lines)
 
 
-def to_html(res: EvalResult) -> str:
-    rows = res.summary
+def to_html(res: EvalResult, rows: Sequence[dict[str, Any]] | None = None, *, footer: bool = True) -> str:
+    """The table as HTML; `rows` defaults to the full summary (the live view passes `live_summary()`)."""
+    rows = res.summary if rows is None else rows
     k = res.repeat
     head = HEADERS(k)
     body = table_rows(rows, k)
@@ -171,7 +173,7 @@ def to_html(res: EvalResult) -> str:
                  for i, h in enumerate(head))
     trs = []
     for n, cells in enumerate(body):
-        tds = []
+        tds: list[str] = []
         for i, c in enumerate(cells):
             style = f"text-align:{'left' if i == 0 else 'right'};padding:2px 8px"
             if i == 1 and n == best:
@@ -179,7 +181,8 @@ def to_html(res: EvalResult) -> str:
                 c = "★ " + c
             tds.append(f"<td style='{style}'>{html.escape(c)}</td>")
         trs.append("<tr>" + "".join(tds) + "</tr>")
-    foot = "".join(f"<div style='font-size:90%;margin-top:2px'>{html.escape(line.strip('_'))}</div>" for line in _footer(res))
+    foot = "".join(f"<div style='font-size:90%;margin-top:2px'>{html.escape(line.strip('_').replace('`', ''))}</div>"
+                   for line in (_footer(res) if footer else []))
     return (f"<div class='llm-eval'><b>{html.escape(res.title)}</b>"
             f"<table style='border-collapse:collapse'><thead><tr>{th}</tr></thead><tbody>{''.join(trs)}</tbody></table>"
             f"{foot}</div>")
@@ -244,3 +247,23 @@ def png(res: EvalResult) -> bytes | None:
     buf = io.BytesIO()
     plot(res).savefig(buf, format="png")
     return buf.getvalue()
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def progress_text(done: int, total: int, sent: int, elapsed: float) -> str:
+    """'120/1,800 · 412 calls/min · ETA 4 min' (rate and ETA once this session has finished a call)."""
+    parts = [f"{done:,}/{total:,}"]
+    if sent and elapsed > 0:
+        per_min = sent / elapsed * 60
+        parts.append(f"{per_min:,.0f} calls/min")
+        left = total - done
+        if left > 0:
+            parts.append("ETA " + _duration(left / (sent / elapsed)))
+    return " · ".join(parts)

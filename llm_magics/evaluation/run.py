@@ -269,11 +269,23 @@ class _Engine:
 
 async def execute_plan(plan: EvalPlan, keys: Sequence[CallKey], *, slots: Slots, on_event: EventSink | None,
                        history: Any) -> EvalResult:
-    engine = _Engine(plan, slots, on_event or null_sink, _history(history, plan.result))
     try:
+        await _check_budget(plan, keys)
+        engine = _Engine(plan, slots, on_event or null_sink, _history(history, plan.result))
         return await engine.run(keys)
     finally:
         await plan.providers.aclose()
+
+
+async def _check_budget(plan: EvalPlan, keys: Sequence[CallKey]) -> None:
+    """With a session budget set, refuse a run whose estimated minimum cost does not fit (nothing sent)."""
+    from llm_magics.pricing import budget
+
+    if budget.limit() is None or not keys:
+        return
+    from llm_magics.evaluation.api import estimate_plan
+
+    budget.check_estimate(await estimate_plan(plan, keys, use_tokenizer=False))
 
 
 async def run_eval(data: Any, template: str, targets: Any, *, concurrency: int | None = None,

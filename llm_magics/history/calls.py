@@ -15,6 +15,7 @@ import json
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,16 +26,14 @@ __all__ = ["CallRow", "CallLog", "CallWriter"]
 #: (target, item, repeat, data)
 CallRow = tuple[str, int, int, dict[str, Any]]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS eval_calls (
+_SCHEMA = """CREATE TABLE IF NOT EXISTS eval_calls (
     run_id TEXT NOT NULL,
     target TEXT NOT NULL,
     item INTEGER NOT NULL,
     rep INTEGER NOT NULL,
     data TEXT NOT NULL,
     PRIMARY KEY (run_id, target, item, rep)
-);
-"""
+)"""
 
 
 class CallLog:
@@ -45,8 +44,8 @@ class CallLog:
         self._ready = False
         self._lock = threading.Lock()
 
-    @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
+    def open(self) -> sqlite3.Connection:
+        """A configured connection; the table is created on first use. The caller closes it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
         try:
@@ -55,9 +54,21 @@ class CallLog:
             if not self._ready:
                 with self._lock:
                     if not self._ready:
-                        conn.execute("PRAGMA journal_mode = WAL")
-                        conn.executescript(_SCHEMA)
+                        try:  # WAL is a property of the file: the runs table's store normally set it already
+                            conn.execute("PRAGMA journal_mode = WAL")
+                        except sqlite3.OperationalError:
+                            pass
+                        conn.execute(_SCHEMA)
                         self._ready = True
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        conn = self.open()
+        try:
             yield conn
         finally:
             conn.close()
@@ -138,23 +149,32 @@ class CallWriter:
 
     def _loop(self) -> None:
         pending: list[CallRow] = []
-        with self.log.connect() as conn:
+        conn: sqlite3.Connection | None = None
+        try:
             while True:
                 batch, stop = self._drain(self._q.get())
                 pending += batch
-                if pending:
+                # A failed write keeps its rows for the next round; at the end, a few more tries.
+                for attempt in range(4 if stop else 1):
+                    if not pending:
+                        break
                     try:
+                        if conn is None:
+                            conn = self.log.open()
                         self.written += self.log.write(self.run_id, pending, conn)
                         pending = []
                     except sqlite3.Error as exc:
                         self.errors.append(str(exc))
+                        if conn is not None:
+                            conn.close()
+                            conn = None
+                        if stop:
+                            time.sleep(0.2 * (attempt + 1))
                 if stop:
-                    if pending:  # one last try on a fresh connection
-                        try:
-                            self.written += self.log.write(self.run_id, pending)
-                        except sqlite3.Error as exc:
-                            self.errors.append(str(exc))
                     return
+        finally:
+            if conn is not None:
+                conn.close()
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Flush what is queued and stop (idempotent)."""

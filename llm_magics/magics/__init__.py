@@ -6,6 +6,17 @@ calls the Python API and renders. Handlers are imported on first use, keeping `%
 
 from __future__ import annotations
 
-from llm_magics.magics.core import SUBCOMMANDS, LLMMagics, register
+from typing import Any
+
+from llm_magics.magics.core import SUBCOMMANDS, LLMMagics
+from llm_magics.magics.core import register as _register_core
 
 __all__ = ["LLMMagics", "register", "SUBCOMMANDS"]
+
+
+def register(ipython: Any) -> None:
+    """Every magic: %llm, %%discuss, %%workflow, %%compare (core) and %%eval (magics.eval)."""
+    _register_core(ipython)
+    from llm_magics.magics.eval import EvalMagics
+
+    ipython.register_magics(EvalMagics)
