@@ -36,7 +36,7 @@ from llm_magics.events import (
 
 if TYPE_CHECKING:
     from llm_magics.history.store import History
-    from llm_magics.providers.base import Message, Provider
+    from llm_magics.providers.base import Message, Provider, StreamCollector
 
 __all__ = ["run_comparison"]
 
@@ -162,8 +162,22 @@ class _Run:
         self.total = total
         self.done = 0
         self._history_warned = False
+        from llm_magics.history.writer import Checkpointer
 
-    def save(self) -> None:
+        # Streamed text reaches the history every 2 s or 2 KB (a crash loses little): pane → (attempt, collector).
+        self.streaming: dict[str, tuple[Attempt, StreamCollector]] = {}
+        self.checkpoint = Checkpointer(self.checkpoint_now)
+
+    def checkpoint_now(self) -> None:
+        """Copy the streaming attempts' text so far into the comparison and queue a snapshot."""
+        for a, collector in self.streaming.values():
+            a.text, a.reasoning, a.ttft_s = collector.text, collector.reasoning, collector.ttft_s
+        self.save(later=True)
+
+    def save(self, *, later: bool = False) -> None:
+        """Store the comparison; `later`: queue it for the history's writer thread and go on."""
+        if not later:
+            self.checkpoint.cancel()
         if self.history is None:
             return
         rows = self.comp.rows
@@ -172,7 +186,8 @@ class _Run:
         provider = providers[0] if len(providers) == 1 else None
         models = [r.model for r in rows] if provider else [r.label for r in rows]
         try:
-            self.history.save(
+            store = self.history.save_later if later else self.history.save
+            store(
                 self.comp.id, "compare", self.comp.to_dict(), title=self.comp.title, status=self.comp.status,
                 provider=provider, model=", ".join(dict.fromkeys(models)),
             )
@@ -193,6 +208,9 @@ class _Run:
         collector = StreamCollector(plan.model or provider.default_model or "", provider.name,
                                     getattr(provider, "pricer", None))
         pieces = 0
+        # Until it ends, a stored snapshot (checkpoint) shows this attempt as not finished.
+        a.error, a.error_type = "did not finish (the run stopped before the answer ended)", "Interrupted"
+        self.streaming[pane] = (a, collector)
         try:
             async for chunk in provider.stream(messages, model=plan.model, **params):
                 collector.add(chunk)
@@ -200,7 +218,10 @@ class _Run:
                     pieces += 1
                     if live:
                         self.sink(TextDelta(pane, chunk.text, chunk.reasoning))
+                    self.checkpoint.note(len(chunk.text or "") + len(chunk.reasoning or ""))
         except BaseException as exc:
+            self.streaming.pop(pane, None)
+            a.error = a.error_type = None
             a.text, a.reasoning = collector.text, collector.reasoning
             a.ttft_s = collector.ttft_s
             if isinstance(exc, asyncio.CancelledError):
@@ -212,6 +233,8 @@ class _Run:
             if isinstance(exc, ModelNotFoundError) and not a.suggestions and plan.model:
                 a.suggestions = await _suggest(provider, plan.model)
             return a, isinstance(exc, _FATAL)
+        self.streaming.pop(pane, None)
+        a.error = a.error_type = None
         done = collector.result()
         a.usage, a.cost = done.usage, (done.cost if collector.pricer is not None else None)
         a.text, a.reasoning, a.finish_reason = done.text, done.reasoning, done.finish_reason
@@ -248,7 +271,7 @@ class _Run:
             self.sink(PaneClosed(pane, "interrupted", summary=row.summary() if row.ok else "interrupted"))
             raise
         self._close(pane, row)
-        self.save()
+        self.save(later=True)
 
     def _close(self, pane: str, row: TargetResult) -> None:
         if row.ok:

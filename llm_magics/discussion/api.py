@@ -116,6 +116,11 @@ class _Run:
         self.done = 0
         self.total = 0
         self._history_failed = False
+        from llm_magics.history.writer import Checkpointer
+
+        # Streamed text reaches the history every 2 s or 2 KB (a crash loses little): pane → (turn, collector).
+        self.streaming: dict[str, tuple[Turn, StreamCollector]] = {}
+        self.checkpoint = Checkpointer(self.checkpoint_now)
 
     # ---- plumbing -----------------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -126,12 +131,16 @@ class _Run:
         except Exception:  # a broken renderer must never stop the discussion
             pass
 
-    def save(self) -> None:
+    def save(self, *, later: bool = False) -> None:
+        """Store the transcript; `later`: queue it for the history's writer thread and go on."""
+        if not later:
+            self.checkpoint.cancel()
         if self.history is None or self._history_failed:
             return
         tr = self.tr
         try:
-            self.history.save(
+            store = self.history.save_later if later else self.history.save
+            store(
                 tr.id, "discussion", tr.to_dict(), title=tr.title, status=tr.status, provider=tr.provider, model=tr.model
             )
         except Exception as exc:  # keep discussing; say once that the run is not being stored
@@ -139,6 +148,12 @@ class _Run:
             text = f"History not saved ({type(exc).__name__}: {exc}); the transcript is still returned."
             tr.notices.append(text)
             self.emit(Notice(text, "warning"))
+
+    def checkpoint_now(self) -> None:
+        """Copy the streaming turns' text so far into the transcript and queue a snapshot."""
+        for turn, collector in self.streaming.values():
+            turn.text, turn.reasoning = collector.text, collector.reasoning
+        self.save(later=True)
 
     def _fill(self, turn: Turn, done: Completion) -> None:
         turn.text, turn.reasoning = done.text, done.reasoning
@@ -171,12 +186,15 @@ class _Run:
         try:
             async with self.sem:
                 collector = StreamCollector(self.tr.model or "", self.provider.name)  # time from the send
+                self.streaming[pane] = (turn, collector)
                 stream = self.provider.stream(messages, model=self.tr.model, **self.params)
                 async for chunk in _iterate(stream):
                     collector.add(chunk)
                     if chunk.text or chunk.reasoning:
                         self.emit(TextDelta(pane, chunk.text, chunk.reasoning))
+                        self.checkpoint.note(len(chunk.text or "") + len(chunk.reasoning or ""))
         except asyncio.CancelledError:
+            self.streaming.pop(pane, None)
             self._fill(turn, collector.result())
             turn.status = "interrupted"
             self.emit(PaneClosed(pane, "interrupted", turn_summary(turn)))
@@ -193,9 +211,10 @@ class _Run:
             if kind == "answer" and self.tr.mode == "consensus" and rnd > 1:
                 turn.stance = modes.parse_stance(turn.text)
             self.emit(PaneClosed(pane, "done", turn_summary(turn)))
+        self.streaming.pop(pane, None)
         self.done += 1
         self.emit(Progress(self.done, max(self.total, self.done), f"{persona.name} · {what}"))
-        self.save()
+        self.save(later=True)
         return turn
 
     async def round_all(self, rnd: int, prompts: dict[str, str]) -> list[Turn]:

@@ -30,7 +30,8 @@ from llm_magics.events import (
 if TYPE_CHECKING:
     from llm_magics.history.store import History
     from llm_magics.personas.model import Persona
-    from llm_magics.providers.base import Provider
+    from llm_magics.providers.base import Provider, StreamCollector
+    from llm_magics.workflow.run import StepResult
 
 __all__ = ["Target", "execute", "resume_hint"]
 
@@ -72,6 +73,11 @@ class _Executor:
         self.total = len(spec.steps)
         self._save_warned = False
         self._sink_broken = False
+        from llm_magics.history.writer import Checkpointer
+
+        # Streamed text reaches the history every 2 s or 2 KB (a crash loses little): step → (result, collector).
+        self.streaming: dict[str, tuple[StepResult, StreamCollector]] = {}
+        self.checkpoint = Checkpointer(self.checkpoint_now)
 
     # ---- bookkeeping ------------------------------------------------------------------------
 
@@ -88,18 +94,29 @@ class _Executor:
             warnings.warn(f"llm-magics: the workflow display failed ({exc!r}); the run continues without it.",
                           RuntimeWarning, stacklevel=2)
 
-    def save(self) -> None:
-        """One short SQLite write; a failing disk warns once but never stops the run."""
+    def save(self, *, later: bool = False) -> bool:
+        """One short SQLite write (`later`: queued for the history's writer thread); a failing disk
+        warns once but never stops the run."""
+        if not later:
+            self.checkpoint.cancel()
         if self.history is None:
-            return
+            return True
         run = self.run
         try:
-            self.history.save(run.id, "workflow", run.to_dict(), title=run.title(), status=run.status,
+            store = self.history.save_later if later else self.history.save
+            store(run.id, "workflow", run.to_dict(), title=run.title(), status=run.status,
                               provider=run.provider, model=run.model)
         except Exception as exc:  # noqa: BLE001 - history is best effort during a run
             if not self._save_warned:
                 self._save_warned = True
                 self.emit(Notice(f"Could not save run {run.id} to history: {exc}", "warning"))
+        return True
+
+    def checkpoint_now(self) -> bool:
+        """Copy the running steps' text so far into the run and queue a snapshot (False: throttled)."""
+        for result, collector in self.streaming.values():
+            result.output, result.reasoning = collector.text, collector.reasoning
+        return self.save(later=True)
 
     def finished(self) -> int:
         return sum(1 for s in self.run.steps.values() if s.status not in ("pending", "running"))
@@ -138,8 +155,10 @@ class _Executor:
         self.open_pane(step)
         collector = StreamCollector(target.model or "", target.provider.name, getattr(target.provider, "pricer", None))
         t0 = time.perf_counter()
+        self.streaming[step.id] = (result, collector)
 
         def close(status: str, error: str | None = None, text: str | None = None) -> None:
+            self.streaming.pop(step.id, None)
             result.output = collector.text if text is None else text
             result.reasoning = collector.reasoning
             result.usage = collector.usage
@@ -156,6 +175,7 @@ class _Executor:
                 collector.add(chunk)
                 if chunk.text or chunk.reasoning:
                     self.emit(TextDelta(pane=step.id, text=chunk.text, reasoning=chunk.reasoning))
+                    self.checkpoint.note(len(chunk.text or "") + len(chunk.reasoning or ""))
         except asyncio.CancelledError:
             close("interrupted", "interrupted before the answer finished")
             raise
@@ -213,7 +233,7 @@ class _Executor:
                     running[task] = step.id
                 if not running:
                     break
-                self.save()
+                self.save(later=True)
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     sid = running.pop(task)
@@ -222,7 +242,7 @@ class _Executor:
                         failures.append(sid)
                         self.skip_dependents(sid)
                     self.emit(Progress(self.finished(), self.total, f"{sid} {run.steps[sid].status}"))
-                    self.save()
+                    self.save(later=True)
         except asyncio.CancelledError:
             for task in running:
                 task.cancel()
