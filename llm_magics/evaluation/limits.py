@@ -1,10 +1,12 @@
 """How many eval calls may be in flight per provider: the one seam between the eval and rate limiting.
 
-The kernel-wide scheduler (`llm_magics.providers.scheduler`, when installed) owns concurrency and
-requests-per-minute for every magic and learns from 429s; the eval then only needs enough
-workers to keep it busy, and its own slots never bind tighter than the scheduler. Without it,
-a per-provider semaphore bounds the eval (`concurrency=`, else `%llm config concurrency`, else
-`DEFAULT_CONCURRENCY`), and the providers' own requests-per-minute limiter spaces the starts.
+The kernel-wide scheduler (`llm_magics.providers.scheduler`, reached as `provider.scheduler` on
+HTTP providers) owns concurrency and requests-per-minute for every magic and adapts to 429s and
+the server's rate-limit headers. When a provider has one and the caller gave no `concurrency`,
+the eval adds no limit of its own: it only runs enough workers to keep the scheduler busy (its
+current concurrency cap, else `UNCAPPED_WORKERS`). With an explicit `concurrency=N` (or for a
+provider without a scheduler, e.g. offline) a per-provider semaphore bounds the eval to N
+(default `%llm config concurrency`, else `DEFAULT_CONCURRENCY`); the scheduler still applies below.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from llm_magics.providers.base import Provider
 
-__all__ = ["Slots", "DEFAULT_CONCURRENCY", "configured_concurrency"]
+__all__ = ["Slots", "DEFAULT_CONCURRENCY", "UNCAPPED_WORKERS", "configured_concurrency"]
 
 DEFAULT_CONCURRENCY = 8
+#: Workers per provider when its scheduler has no concurrency cap (it then paces by rpm only).
+UNCAPPED_WORKERS = 32
 
 
 def configured_concurrency() -> int | None:
@@ -28,25 +32,13 @@ def configured_concurrency() -> int | None:
         from llm_magics import config
 
         value = config.get("concurrency")
-    except Exception:  # noqa: BLE001 - the setting arrives with the scheduler
+    except Exception:  # noqa: BLE001 - older configs have no such setting
         return None
     return int(value) if value else None
 
 
-def _scheduler_limit(provider: Provider) -> int | None:
-    """The scheduler's current concurrency for this provider+key, when a scheduler is installed."""
-    try:
-        from llm_magics.providers import scheduler as sched  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    fn: Any = getattr(sched, "concurrency_for", None)
-    if fn is None:
-        return None
-    try:
-        value = fn(provider)
-    except Exception:  # noqa: BLE001 - an unknown provider shape: fall back to our own slots
-        return None
-    return int(value) if value else None
+def _scheduler(provider: Provider) -> Any:
+    return getattr(provider, "scheduler", None)
 
 
 class Slots:
@@ -62,14 +54,21 @@ class Slots:
         self.limits: dict[str, int] = {}
 
     def limit(self, provider: Provider) -> int:
+        """Calls of this provider the eval keeps in flight (workers, and the semaphore if we own one)."""
         key = provider.name
         if key not in self.limits:
-            n = self.requested or configured_concurrency() or DEFAULT_CONCURRENCY
-            sched = _scheduler_limit(provider)
-            if sched is not None and self.requested is None:
-                n = max(n, sched)
-            self.limits[key] = n
+            sched = _scheduler(provider)
+            if self.requested is None and sched is not None:
+                cap = getattr(sched, "concurrency", None)
+                n = int(cap) if cap else UNCAPPED_WORKERS
+            else:
+                n = self.requested or configured_concurrency() or DEFAULT_CONCURRENCY
+            self.limits[key] = max(1, n)
         return self.limits[key]
+
+    def owns_limit(self, provider: Provider) -> bool:
+        """True when the eval bounds this provider itself (explicit concurrency, or no scheduler)."""
+        return self.requested is not None or _scheduler(provider) is None
 
     def workers(self, providers: list[Provider]) -> int:
         """How many worker tasks the run needs: enough to fill every provider's slots."""
@@ -78,6 +77,9 @@ class Slots:
 
     @asynccontextmanager
     async def slot(self, provider: Provider) -> AsyncIterator[None]:
+        if not self.owns_limit(provider):
+            yield  # the scheduler admits the request (and waits, and learns from 429s) inside the provider
+            return
         sem = self._sems.get(provider.name)
         if sem is None:
             sem = self._sems[provider.name] = asyncio.Semaphore(self.limit(provider))

@@ -211,23 +211,25 @@ def plot(res: EvalResult, *, x: str = "auto") -> Any:
         raise ConfigurationError("res.plot() needs matplotlib, which is not installed.", hint="pip install matplotlib") from None
     rows = [r for r in res.summary if r.get("score") is not None]
     if x == "auto":
-        x = "cost" if rows and all(r.get("cost_known") for r in rows) else "tokens"
+        priced = rows and all(r.get("cost_known") for r in rows) and any(r.get("cost") for r in rows)
+        x = "cost" if priced else "tokens"
     pct = _unit_scale(rows)
     scale = 100.0 if pct else 1.0
     fig = Figure(figsize=(6.4, 3.6), dpi=100)
     ax = fig.add_subplot()
-    for r in rows:
-        xv = float(r["cost"]) if x == "cost" else float(r.get("output_tokens") or 0)
+    for n, r in enumerate(rows):
+        xv = float(r["cost"] or 0) if x == "cost" else float(r.get("output_tokens") or 0)
         y = r["score"] * scale
         lo = (r["score"] - (r.get("ci_low") if r.get("ci_low") is not None else r["score"])) * scale
         hi = ((r.get("ci_high") if r.get("ci_high") is not None else r["score"]) - r["score"]) * scale
         ax.errorbar([xv], [y], yerr=[[lo], [hi]], fmt="o", capsize=4, label=str(r["target"]))
-        ax.annotate(str(r["target"]), (xv, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        ax.annotate(str(r["target"]), (xv, y), textcoords="offset points", xytext=(8, 10 - 12 * (n % 3)), fontsize=8)
     currency = next((r.get("currency") for r in rows if r.get("currency")), "USD")
     ax.set_xlabel(f"cost ({currency})" if x == "cost" else "output tokens (all calls)")
     ax.set_ylabel("score (%)" if pct else "score")
     if pct:
         ax.set_ylim(-2, 102)
+    ax.set_xlim(left=0, right=max([ax.get_xlim()[1]] + [1e-9]) * 1.25)
     ax.set_title(f"{res.title} — score with 95% CI", fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -96,11 +96,13 @@ class LLMMagics(Magics):
     llm.__doc__ = _LLM_HELP
 
     @magic_arguments()
-    @argument("--personas", "-p", default=None, help='comma-separated names or roles, e.g. "Noor Okafor, Sasha"; default: the picker selection, else all six')
+    @argument("--personas", "-p", default=None, help='comma-separated names or roles, each optionally @provider:model, e.g. "Noor Okafor@kimi:kimi-k2.6, Sasha@kimi-k2-thinking, Avery"; default: the picker selection (with its models), else all six')
     @argument("--mode", "-m", default="sequential", choices=["sequential", "parallel", "consensus"], help="how the personas take turns")
     @argument("--rounds", "-r", type=int, default=None, help="passes (sequential) or debate rounds (parallel/consensus)")
     @argument("--aggregator", default=None, choices=["synthesize", "vote", "rank"], help="consensus: how the final answer is formed (default synthesize)")
-    @argument("--chair", default=None, help="persona who writes the summary/synthesis")
+    @argument("--chair", default=None, help="persona who writes the summary/synthesis, optionally NAME@provider:model (flagged when it also spoke)")
+    @argument("--baselines", action="store_true", help="consensus/parallel: also report the independent first answers, their majority vote, agreement, flips and the token multiple")
+    @argument("--seed", type=int, default=None, help="seed for the anonymous labels and per-judge answer orders (vote/rank); random when omitted, always recorded")
     @argument("--temperature", "-t", type=float, default=None, help="sampling temperature")
     @argument("--max-tokens", type=int, default=None, help="cap on tokens per answer")
     @argument("--provider", "-P", default=None, help="provider name (see PROVIDERS); default from %%llm config")
