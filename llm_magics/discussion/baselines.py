@@ -128,7 +128,7 @@ class Baselines:
 
         moved = {c["persona"]: c for c in self.changes}
         lines = ["#### Baselines: independent answers vs the debate", "",
-                 "| Persona | Model | First answer | Final answer | Changed |", "|---|---|---|---|---|"]
+                 "| Persona | Model | First answer | Final answer | Changed |", "|:---|:---|:---|:---|:---|"]
         for who, first in self.first.items():
             final = self.final.get(who, "")
             change = moved.get(who)

@@ -72,9 +72,11 @@ def main(shell: Any, args: Any, cell: str | None, local_ns: Mapping[str, Any] | 
             model=args.model,
             temperature=args.temperature,
             max_tokens=args.max_tokens,
-            chair=args.chair,
+            chair=chair,
             aggregator=args.aggregator or "synthesize",
             on_event=sink,
+            baselines=args.baselines,
+            seed=args.seed,
         )
 
     return run_live(shell, start, out=args.out)

@@ -11,6 +11,7 @@ from llm_magics.personas.model import (
     select,
     selection,
 )
+from llm_magics.personas.seats import Seat, assign_model, assigned_models, resolve_seats
 
 __all__ = [
     "Persona",
@@ -20,4 +21,8 @@ __all__ = [
     "resolve_personas",
     "select",
     "selection",
+    "Seat",
+    "resolve_seats",
+    "assign_model",
+    "assigned_models",
 ]
