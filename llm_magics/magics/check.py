@@ -95,6 +95,12 @@ async def abuild_report(provider_name: str | None = None) -> list[str]:
                 lines.append(f"  default model: {report.default_model} — NOT offered by this server; closest: {close}")
             else:
                 lines.append(f"  default model: {report.default_model} — not verified (models unreachable)")
+        status = getattr(p, "rate_limit_status", None)
+        if report.models_reachable and callable(status):
+            snap = status()
+            seen = snap.get("headers")
+            said = f"; last X-RateLimit headers: {seen.describe()}" if seen is not None else "; no X-RateLimit headers seen"
+            lines.append(f"  rate limit: {snap.get('limits') or 'no limit known'}{said}")
         if report.models_reachable and getattr(p, "balance", None) is not None:
             from llm_magics.errors import LLMError
             from llm_magics.magics.balance import describe_balance

@@ -40,3 +40,12 @@ def test_check_shows_balance_and_warns_about_an_unserved_default(ip: Any, kimi_e
     out = capsys.readouterr().out
     assert "balance:    available $49.59 (cash $3.00 + voucher $46.59)" in out
     assert "kimi-k2.6 — NOT offered by this server; closest: kimi-k2.6-preview" in out
+
+
+def test_check_shows_the_rate_limit_headers(ip: Any, kimi_env: FakeLLMServer, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests._fakelimits import RateGate
+
+    kimi_env.gate = RateGate(rpm=3, concurrency=1)  # a Tier-0 key: every response says so in X-RateLimit-*
+    ip.run_line_magic("llm", "check kimi")
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.strip().startswith("rate limit:"))
+    assert "last X-RateLimit headers: limit 3" in line and "remaining" in line
