@@ -17,7 +17,8 @@ LLMError                      base: provider, status, error_type, retryable, hin
 ```
 
 Messages say what happened and what to do next. They never contain an API key: keys are
-masked before they reach any message (see `llm_magics.providers.base.mask_key`).
+masked before they reach any message (see `llm_magics.providers.base.mask_key`), and server text
+is quoted only through `llm_magics.providers.http.quote_server`, which masks the key first.
 """
 
 from __future__ import annotations
@@ -87,15 +88,6 @@ class LLMError(Exception):
             if ip is not None:
                 return list(ip.InteractiveTB.structured_traceback(type(self), self, self.__traceback__))
         return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
-
-    def redact(self, secret: str, masked: str) -> None:
-        """Replace `secret` wherever the server echoed it (some do, in 401 bodies) by `masked`."""
-        if not secret:
-            return
-        self.message = self.message.replace(secret, masked)
-        if self.hint:
-            self.hint = self.hint.replace(secret, masked)
-        self.args = (self._render(),)
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         # Keep keyword-only state when pickled (e.g. across processes).

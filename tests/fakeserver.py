@@ -50,6 +50,14 @@ Interface (attributes may be changed by a test at any time)
                     ``{"cached_tokens": 5}`` (Moonshot top level), ``{"prompt_tokens_details":
                     {"cached_tokens": 5}}``, ``{"completion_tokens_details": {"reasoning_tokens": 3}}``,
                     Anthropic ``{"cache_read_input_tokens": 5, "cache_creation_input_tokens": 2}``
+    gate            `tests._fakelimits.RateGate`: ``srv.gate = RateGate(rpm=3, concurrency=1,
+                    window_s=…)`` enforces Moonshot-style limits on generation requests (429 with
+                    Moonshot's texts); every response carries X-RateLimit-Limit/Remaining/Reset
+                    (a high announced limit when nothing is enforced)
+    echo_key_shape  one of `tests._fakelimits.ECHO_SHAPES`: generation requests and /v1/models answer
+                    with that error shape, quoting the caller's key
+    black_hole      True → requests are read and never answered (until the server closes)
+    trickle_s       seconds → streamed requests get headers, then only ``: keep-alive`` comments
     reset()         clears requests, queued failures and every switch below.
 
 Stream switches (apply to every streamed response while set)
@@ -91,6 +99,7 @@ from typing import Any
 
 import pytest
 
+from tests._fakelimits import RateGate, black_hole, echo_key, trickle
 from tests._fakewire import (
     DEFAULT_MESSAGES,
     DEFAULT_MODELS,
@@ -182,6 +191,10 @@ class FakeLLMServer:
                                                "cash_balance": 3.00001}
         self.send_done = True
         self.finish = True
+        self.gate = RateGate()
+        self.echo_key_shape: str | None = None
+        self.black_hole = False
+        self.trickle_s: float | None = None
         self._release.clear()
 
     def fail_next(
@@ -304,7 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
+        for k, v in {**self.server_ref.gate.headers(), **(headers or {})}.items():
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
@@ -315,6 +328,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
+        for k, v in self.server_ref.gate.headers().items():
+            self.send_header(k, v)
         self.end_headers()
 
     def _write(self, data: bytes) -> None:
@@ -335,6 +350,13 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             path = self.path.split("?", 1)[0].rstrip("/")
             anthropic = "anthropic-version" in rec.headers or "x-api-key" in rec.headers
+            if self.server_ref.black_hole:
+                black_hole(self.server_ref._stop)
+                self.close_connection = True
+                return
+            if self.server_ref.echo_key_shape and path in ("/v1/models", "/models"):
+                echo_key(self, rec, anthropic, self.server_ref.echo_key_shape, self._key(rec, anthropic) or "", False)
+                return
             if path in ("/v1/users/me/balance", "/users/me/balance") and self.server_ref.balance is not None:
                 if not self._refuse(rec, False, generation=False):
                     self._send_json(rec, 200, {"code": 0, "data": dict(self.server_ref.balance), "scode": "0x0",
@@ -362,6 +384,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             path = self.path.split("?", 1)[0].rstrip("/")
             if self.server_ref._take_drop():
+                raise _Abort()
+            if self.server_ref.black_hole:
+                black_hole(self.server_ref._stop)
                 raise _Abort()
             if path in ("/v1/chat/completions", "/chat/completions"):
                 self._chat(rec, anthropic=False)
@@ -405,6 +430,25 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def _chat(self, rec: RecordedRequest, anthropic: bool) -> None:
+        srv = self.server_ref
+        stream = isinstance(rec.json, dict) and bool(rec.json.get("stream"))
+        if srv.echo_key_shape:
+            echo_key(self, rec, anthropic, srv.echo_key_shape, self._key(rec, anthropic) or "", stream)
+            return
+        refusal = srv.gate.enter()
+        if refusal is not None:
+            etype = "rate_limit_error" if anthropic else "rate_limit_reached_error"
+            self._send_json(rec, 429, self._error_body(anthropic, etype, refusal))
+            return
+        try:
+            if srv.trickle_s and stream:
+                trickle(self, rec, srv.trickle_s, srv._stop)
+                return
+            self._chat_body(rec, anthropic)
+        finally:
+            srv.gate.leave()
+
+    def _chat_body(self, rec: RecordedRequest, anthropic: bool) -> None:
         self._midstream: _Failure | None = None
         req = rec.json
         if not isinstance(req, dict):

@@ -215,7 +215,10 @@ def test_pacing_orders_fast_and_slow_models(fake_server: FakeLLMServer) -> None:
 
     async def both() -> list[str]:
         order: list[str] = []
-        fast, slow = kimi(fake_server, model="kimi-k2-turbo-preview"), kimi(fake_server, model="kimi-k2-thinking")
+        # concurrency=2: both in flight at once (Kimi starts at Tier-0's one request at a time until
+        # the server announces its limits, and a non-streamed answer announces them only at its end).
+        fast = kimi(fake_server, model="kimi-k2-turbo-preview", concurrency=2)
+        slow = kimi(fake_server, model="kimi-k2-thinking", concurrency=2)
 
         async def run(p: Any) -> None:
             await p.complete(MSGS)

@@ -1,4 +1,4 @@
-"""OpenAI and OpenAI-compatible providers over real sockets, plus the shared rate limiter."""
+"""OpenAI and OpenAI-compatible providers over real sockets, plus the shared scheduler's rpm pacing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from llm_magics.keys.resolve import get_provider
-from llm_magics.providers.retry import RateLimiter, limiter_for
+from llm_magics.providers.scheduler import Scheduler, scheduler_for
 from tests.fakeserver import FakeLLMServer
 
 KEY = "sk-openai-test-0000000000zz"
@@ -112,13 +112,13 @@ def test_one_client_per_event_loop(fake_server: FakeLLMServer) -> None:
     assert [r.status for r in fake_server.requests] == [200, 200, 200]
 
 
-# -- rate limiter ------------------------------------------------------------------------------
-def test_limiter_is_shared_per_provider_url_and_key(fake_server: FakeLLMServer) -> None:
+# -- rate limiting (the shared scheduler; more in tests/test_scheduler.py) ---------------------
+def test_scheduler_is_shared_per_provider_url_and_key(fake_server: FakeLLMServer) -> None:
     a = get_provider("kimi", api_key=KEY, base_url=fake_server.base_url, rpm=60)
     b = get_provider("kimi", api_key=KEY, base_url=fake_server.base_url)
     c = get_provider("kimi", api_key=KEY + "x", base_url=fake_server.base_url)
-    assert a.limiter is b.limiter and a.limiter is not c.limiter and a.limiter.rpm == 60
-    assert KEY not in repr(limiter_for.__globals__["_limiters"])
+    assert a.scheduler is b.scheduler and a.scheduler is not c.scheduler and a.scheduler.rpm == 60
+    assert KEY not in repr(scheduler_for.__globals__["_schedulers"])
 
 
 def test_rpm_spaces_concurrent_requests(fake_server: FakeLLMServer) -> None:
@@ -131,9 +131,9 @@ def test_rpm_spaces_concurrent_requests(fake_server: FakeLLMServer) -> None:
         await p.aclose()
 
     run(go)
-    granted = p.limiter.granted[-6:]
+    granted = p.scheduler.granted[-6:]
     gaps = [b - a for a, b in zip(granted, granted[1:])]
-    assert all(g >= interval - 1e-9 for g in gaps)  # the limiter's own accounting
+    assert all(g >= interval - 1e-9 for g in gaps)  # the scheduler's own accounting
     starts = sorted(r.started_at for r in fake_server.requests)
     assert len(starts) == 6 and starts[-1] - starts[0] >= 4 * interval  # loose check on the wire
 
@@ -160,11 +160,11 @@ def test_429_with_wait_pauses_everyone_sharing_the_key(fake_server: FakeLLMServe
     assert min(r.started_at for r in reqs[1:]) - reqs[0].ended_at >= 0.19
 
 
-def test_limiter_unit() -> None:
-    lim = RateLimiter(rpm=600)
-    waits = [lim.reserve() for _ in range(4)]
-    assert waits[0] == pytest.approx(0, abs=0.01) and waits[3] >= 0.29
-    free = RateLimiter()
-    assert free.reserve() == 0
+def test_scheduler_spacing_and_pause_unit() -> None:
+    sched = Scheduler("openai", rpm=600)  # one start every 0.1 s
+    first = sched.try_acquire()
+    assert first is not None and sched.try_acquire() is None  # the next start is 0.1 s away
+    free = Scheduler("openai")
+    assert free.try_acquire() is not None
     free.pause(0.5)
-    assert free.reserve() > 0.4
+    assert free.try_acquire() is None

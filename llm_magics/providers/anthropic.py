@@ -15,10 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from llm_magics.errors import (
-    ConfigurationError,
-    ProviderError,
-)
+from llm_magics.errors import ConfigurationError
 from llm_magics.providers.http import (
     CONTROL_OPTIONS,
     HTTPProvider,
@@ -94,8 +91,7 @@ class AnthropicProvider(HTTPProvider):
                 try:
                     obj = loads(event.data)
                 except ValueError:
-                    raise ProviderError(f"{self.host} sent a malformed stream event: {event.data[:120]!r}",
-                                        provider=self.name, hint="Check the base URL points at the Messages API.") from None
+                    raise self.malformed_event(event.data, "Check the base URL points at the Messages API.") from None
                 if kind == "message":  # unnamed event: use the payload's type
                     kind = obj.get("type", kind)
                 if kind == "content_block_delta":

@@ -1,14 +1,21 @@
 """The shared async HTTP layer every network provider stands on.
 
 `HTTPProvider` owns: one `httpx.AsyncClient` per provider instance per event loop (a client must
-never cross loops: the session's private loop in `_sync.py` and a notebook's own loop each get
-theirs), connect and inter-chunk read timeouts, the rate limiter, retries before the first byte,
-and the mapping of HTTP status + ``error.type`` onto the `llm_magics.errors` tree. Subclasses
-build request bodies and read responses; they override `_describe_error` to add their own hints.
+never cross loops: the session's private loop in `sync.py` and a notebook's own loop each get
+theirs), bounded waits (connect and read timeouts, a per-call deadline, keep-alives that are not
+progress), the shared rate-limit scheduler (`scheduler.py`), retries before the first byte, and the
+mapping of HTTP status + ``error.type`` onto the `llm_magics.errors` tree. Subclasses build request
+bodies and read responses; they override `_describe_error` to add their own hints.
 
-Options (from `get_provider(..., **options)`): ``rpm``, ``max_retries``, ``backoff_base``,
-``backoff_cap``, ``connect_timeout`` (10 s), ``read_timeout`` (120 s between two stream reads),
-``request_timeout`` (600 s for a whole non-streamed answer), ``transport`` (an httpx transport).
+Server bytes reach a message only through `HTTPProvider.quote` (one function: decode, mask the
+key, cut), so a server that echoes the key cannot leak it into an error, an output or the history.
+
+Options (from `get_provider(..., **options)`; `%llm config` / ``LLM_MAGICS_*`` set the first five):
+``connect_timeout`` (10 s), ``read_timeout`` (120 s: the longest wait for the next piece of an
+answer; keep-alive comments do not count), ``deadline`` (1800 s for a whole call, retries
+included; queueing for the rate limit is not counted), ``rpm``, ``concurrency``, ``max_retries``,
+``backoff_base``, ``backoff_cap``, ``request_timeout`` (600 s for a whole non-streamed answer),
+``rate_window`` (60 s: the window an rpm counts in), ``transport`` (an httpx transport).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import contextlib
 import json
 import time
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -39,23 +46,49 @@ from llm_magics.errors import (
 from llm_magics.providers.sse import SSEDecoder, SSEvent
 from llm_magics.providers.suggest import closest
 from llm_magics.providers.base import Provider
-from llm_magics.providers.retry import (
-    RateLimiter,
-    RetryPolicy,
-    limiter_for,
-    parse_retry_after,
-)
+from llm_magics.providers.deadline import Expired, Watchdog
+from llm_magics.providers.retry import RetryPolicy, parse_retry_after
+from llm_magics.providers.scheduler import Permit, Scheduler, scheduler_for
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["HTTPProvider", "error_from_body", "CONTROL_OPTIONS"]
+__all__ = ["HTTPProvider", "error_from_body", "quote_server", "CONTROL_OPTIONS", "DIAGNOSTIC_OPTIONS",
+           "DEFAULT_DEADLINE_S"]
 
 #: Options that steer the HTTP layer; never sent in a request body.
 CONTROL_OPTIONS = frozenset({
-    "rpm", "max_retries", "backoff_base", "backoff_cap", "connect_timeout", "read_timeout",
-    "request_timeout", "transport", "max_retry_after",
+    "rpm", "concurrency", "max_retries", "backoff_base", "backoff_cap", "connect_timeout", "read_timeout",
+    "request_timeout", "deadline", "rate_window", "transport", "max_retry_after",
 })
+
+#: Generous for thinking models (a long reasoning answer streams for many minutes), but finite.
+DEFAULT_DEADLINE_S = 1800.0
+
+#: Diagnostics (`%llm check`, `%llm models --refresh`, key tests) answer quickly whatever the server
+#: does: one attempt, short timeouts, a short deadline (two such calls fit in 15 s).
+DIAGNOSTIC_OPTIONS: dict[str, Any] = {
+    "connect_timeout": 5.0, "read_timeout": 6.0, "request_timeout": 6.0, "deadline": 6.0, "max_retries": 0,
+}
+
+_KNOBS = {
+    "connect_timeout": "`%llm config connect_timeout=SECONDS` (or LLM_MAGICS_CONNECT_TIMEOUT)",
+    "read_timeout": "`%llm config read_timeout=SECONDS` (or LLM_MAGICS_READ_TIMEOUT)",
+    "deadline": "`%llm config deadline=SECONDS` (or LLM_MAGICS_DEADLINE)",
+}
+
+
+def quote_server(text: bytes | str | None, secret: str | None, masked: str = "…", limit: int = 300) -> str:
+    """The one way server bytes become message text: decoded, `secret` masked, then cut to `limit`.
+
+    Masking comes before cutting, so a cut can never leave part of the key behind.
+    """
+    if text is None:
+        return ""
+    out = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    if secret:
+        out = out.replace(secret, masked)
+    return out if len(out) <= limit else out[:limit] + "…"
 
 _QUOTA_TYPES = {"exceeded_current_quota_error", "insufficient_quota", "billing_error"}
 _AUTH_TYPES = {"invalid_authentication_error", "authentication_error", "invalid_api_key",
@@ -67,14 +100,15 @@ _FILTER_TYPES = {"content_filter", "content_filter_error"}
 
 
 def _parse_error_body(body: bytes | str | Mapping[str, Any] | None) -> tuple[str | None, str]:
-    """(error.type, error.message) from any provider's error body; raw text when not JSON."""
+    """(error.type, error.message) from any provider's error body; raw text when not JSON.
+    Both are server text: callers pass them through `quote_server` before any message uses them."""
     obj: Any = body
     if isinstance(body, (bytes, str)):
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         try:
             obj = json.loads(text) if text.strip() else None
         except ValueError:
-            return None, text.strip()[:300]
+            return None, text.strip()
     if isinstance(obj, Mapping):
         err = obj.get("error", obj)
         if isinstance(err, Mapping):
@@ -93,10 +127,18 @@ def error_from_body(
     provider: str,
     host: str,
     headers: Mapping[str, str] | None = None,
+    quote: Callable[[str, int], str] | None = None,
 ) -> LLMError:
-    """Map status + error.type (+ message) onto the error tree, with a generic actionable hint."""
-    etype, msg = _parse_error_body(body)
-    retry_after = parse_retry_after(headers, msg)
+    """Map status + error.type (+ message) onto the error tree, with a generic actionable hint.
+
+    `quote(text, limit)` is applied to every piece of server text used (the provider passes its
+    `quote`, which masks its key); without it the text is only cut.
+    """
+    q = quote or (lambda text, limit: quote_server(text, None, limit=limit))
+    raw_type, raw_msg = _parse_error_body(body)
+    retry_after = parse_retry_after(headers, raw_msg)
+    etype = q(raw_type, 80) if raw_type is not None else None
+    msg = q(raw_msg, 300)
     low = (msg or "").lower()
     kw: dict[str, Any] = {"provider": provider, "status": status, "error_type": etype, "retry_after": retry_after}
     said = f": {msg}" if msg else ""
@@ -118,8 +160,8 @@ def error_from_body(
                                hint="Retried automatically; if it persists, try later or a lighter model.", **kw)
     if status == 429 or etype in _RATE_TYPES:
         return RateLimitError(f"Rate limit reached at {host}{said}",
-                              hint="Retried automatically with backoff; lower the pace with `%llm config rpm=N` "
-                                   "or run fewer parallel calls.", **kw)
+                              hint="Retried automatically, and later calls wait for the limits the server "
+                                   "announced; set them yourself with `%llm config rpm=N concurrency=N`.", **kw)
     if status in (400, 413, 422) or etype == "invalid_request_error":
         return BadRequestError(f"{host} rejected the request{said}",
                                hint="Check the model ID and parameters (temperature, max_tokens, messages).", **kw)
@@ -150,12 +192,16 @@ class HTTPProvider(Provider):
             cap=float(o.get("backoff_cap", 8.0)),
             max_retry_after=float(o.get("max_retry_after", 60.0)),
         )
-        self.connect_timeout = float(o.get("connect_timeout", 10.0))
-        self.read_timeout = float(o.get("read_timeout", 120.0))
-        self.request_timeout = float(o.get("request_timeout", 600.0))
-        rpm = o.get("rpm")
-        self.limiter: RateLimiter = limiter_for(
-            self.name, self.base_url, self.key.secret.reveal() if self.key else None, int(rpm) if rpm else None
+        self.connect_timeout = float(o.get("connect_timeout") or 10.0)
+        self.read_timeout = float(o.get("read_timeout") or 120.0)
+        self.request_timeout = float(o.get("request_timeout") or 600.0)
+        self.deadline = float(o.get("deadline") or DEFAULT_DEADLINE_S)
+        rpm, concurrency, window = o.get("rpm"), o.get("concurrency"), o.get("rate_window")
+        #: Shared by every provider instance with this name + base URL + key in the process.
+        self.scheduler: Scheduler = scheduler_for(
+            self.name, self.base_url, self.key.secret.reveal() if self.key else None,
+            rpm=int(rpm) if rpm else None, concurrency=int(concurrency) if concurrency else None,
+            window_s=float(window) if window else None,
         )
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
@@ -204,12 +250,25 @@ class HTTPProvider(Provider):
         if client is not None:
             await client.aclose()
 
+    def rate_limit_status(self) -> dict[str, Any]:
+        """The shared scheduler's limits, in-flight count and the last rate-limit headers seen."""
+        return self.scheduler.snapshot()
+
     # -- requests ---------------------------------------------------------------------------
+    def quote(self, text: bytes | str | None, limit: int = 300) -> str:
+        """Server text for a message: decoded, this provider's key masked, cut (see `quote_server`)."""
+        key = self.key
+        return quote_server(text, key.secret.reveal() if key else None, key.masked if key else "…", limit)
+
+    def malformed_event(self, data: str, hint: str = "Check the base URL points at the provider's API.") -> ProviderError:
+        """A stream event that is not the JSON it should be (quoted through `quote`)."""
+        return ProviderError(f"{self.host} sent a malformed stream event: {self.quote(data, 120)!r}",
+                             provider=self.name, hint=hint)
+
     def _error(self, status: int | None, body: bytes | str | Mapping[str, Any] | None,
                headers: Mapping[str, str] | None = None) -> LLMError:
-        err = self._describe_error(error_from_body(status, body, provider=self.name, host=self.host, headers=headers))
-        if self.key is not None:
-            err.redact(self.key.secret.reveal(), self.key.masked)
+        err = self._describe_error(error_from_body(status, body, provider=self.name, host=self.host, headers=headers,
+                                                   quote=self.quote))
         if isinstance(err, AuthenticationError) and status == 401:
             self._report_invalid_key()
         return err
@@ -225,16 +284,34 @@ class HTTPProvider(Provider):
     def _connection_error(self, exc: Exception) -> APIConnectionError:
         import httpx
 
-        if isinstance(exc, httpx.TimeoutException):
-            what = f"timed out ({type(exc).__name__})"
+        if isinstance(exc, httpx.ConnectTimeout):
+            what, knob = f"timed out after {self.connect_timeout:g} s (ConnectTimeout)", "connect_timeout"
+        elif isinstance(exc, httpx.TimeoutException):
+            waited = self.read_timeout if isinstance(exc, httpx.ReadTimeout) else self.request_timeout
+            what, knob = f"timed out: no answer for {waited:g} s ({type(exc).__name__})", "read_timeout"
         else:
-            what = f"failed ({type(exc).__name__}: {exc})"
+            what, knob = f"failed ({type(exc).__name__}: {self.quote(str(exc), 200)})", "connect_timeout"
         return APIConnectionError(
             f"Connection to {self.host} {what} before any answer arrived.",
             provider=self.name,
-            hint=f"Check the network and the base URL ({self.base_url}); raise connect_timeout/read_timeout if "
-                 "the server is just slow.",
+            hint=f"Check the network and the base URL ({self.base_url}); if the server is just slow, raise "
+                 f"{_KNOBS[knob]}.",
         )
+
+    def _expired(self, exp: Expired, *, streaming: bool) -> LLMError:
+        """A watchdog limit as a typed error that names the knob that sets it."""
+        if exp.kind == "idle":
+            return StreamInterrupted(
+                f"The stream from {self.host} made no progress for {exp.limit:g} s (keep-alive comments only).",
+                provider=self.name, hint=f"Partial text is kept; retry, or raise {_KNOBS['read_timeout']} for "
+                                         "servers that think silently for long.",
+            )
+        what = "the answer did not finish" if streaming else "no complete answer arrived"
+        message = f"{self.host}: {what} within the {exp.limit:g} s deadline for one call."
+        hint = f"Raise {_KNOBS['deadline']} for long answers (thinking models)."
+        if streaming:
+            return StreamInterrupted(message, provider=self.name, hint="Partial text is kept. " + hint)
+        return APIConnectionError(message, provider=self.name, hint=hint)
 
     @contextlib.asynccontextmanager
     async def _stream_errors(self, model: str, text: list[str], reasoning: list[str]) -> AsyncIterator[None]:
@@ -290,100 +367,166 @@ class HTTPProvider(Provider):
             status=err.status, error_type=err.error_type, hint=hint,
         )
 
-    async def _send(self, method: str, path: str, body: Any = None, *, stream: bool,
-                    params: Mapping[str, str] | None = None) -> httpx.Response:
-        """Send with rate limiting and retries; returns a response with status < 400 (unread if streaming)."""
+    async def _send(self, method: str, path: str, body: Any = None, *, stream: bool, watchdog: Watchdog,
+                    params: Mapping[str, str] | None = None) -> tuple[httpx.Response, Permit | None]:
+        """Send through the rate-limit scheduler, with retries, within the watchdog's deadline.
+
+        Returns a response with status < 400 (unread if streaming) and its scheduler permit, which
+        the caller releases when it is done with the response. Generation requests (POST, streams)
+        wait for the scheduler; GETs (model lists, balance) do not. The deadline clock starts when
+        the first attempt is admitted.
+        """
         self._require_key()
         import httpx
 
         client = self.client()
         policy = self.retry_policy
+        sched = self.scheduler
+        dog = watchdog
+        scheduled = stream or method == "POST"
         headers = {**self._auth_headers(), "Accept": "text/event-stream" if stream else "application/json"}
         timeout = None if stream else httpx.Timeout(connect=self.connect_timeout, read=self.request_timeout,
                                                      write=self.read_timeout, pool=self.connect_timeout)
         attempt = 0
-        while True:
-            await self.limiter.acquire()
-            err: LLMError
-            try:
-                request = client.build_request(
-                    method, self._url(path), json=body, headers=headers, params=params,
-                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-                )
-                response = await client.send(request, stream=True)
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                err = self._connection_error(exc)
-                cause: Exception | None = exc
-            else:
-                if response.status_code < 400:
-                    return response
+        try:
+            while True:
+                permit: Permit | None = None
+                if scheduled:
+                    permit = await (dog.guard(sched.acquire()) if dog.started else sched.acquire())
+                dog.start()
+                outcome = "error"
+                err: LLMError
+                cause: Exception | None = None
                 try:
-                    raw = await response.aread()
-                except httpx.HTTPError:
-                    raw = b""
+                    request = client.build_request(
+                        method, self._url(path), json=body, headers=headers, params=params,
+                        timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                    )
+                    try:
+                        response = await dog.guard(client.send(request, stream=True))
+                    except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                        err, cause = self._connection_error(exc), exc
+                    else:
+                        sched.observe(response.headers, permit)
+                        if response.status_code < 400:
+                            outcome = "kept"
+                            return response, permit
+                        try:
+                            raw = await dog.guard(response.aread())
+                        except httpx.HTTPError:
+                            raw = b""
+                        finally:
+                            await response.aclose()
+                        err = self._error(response.status_code, raw, response.headers)
+                        if isinstance(err, RateLimitError):
+                            sched.learn(err.message)  # e.g. Moonshot's "max RPM: 3" holds for the session
+                        if isinstance(err, (RateLimitError, OverloadedError)):
+                            outcome = "rate_limited"
                 finally:
-                    await response.aclose()
-                err = self._error(response.status_code, raw, response.headers)
-                cause = None
-            if err.retry_after is not None and isinstance(err, (RateLimitError, OverloadedError)):
-                self.limiter.pause(min(err.retry_after, policy.max_retry_after))
-            if not err.retryable or attempt >= policy.max_retries or (
-                err.retry_after is not None and err.retry_after > policy.max_retry_after
-            ):
-                raise err from cause
-            delay = policy.delay(attempt, err.retry_after)
-            attempt += 1
-            await asyncio.sleep(delay)
+                    if permit is not None and outcome != "kept":
+                        permit.release(outcome)
+                if err.retry_after is not None and isinstance(err, (RateLimitError, OverloadedError)):
+                    sched.pause(min(err.retry_after, policy.max_retry_after))
+                if not err.retryable or attempt >= policy.max_retries or (
+                    err.retry_after is not None and err.retry_after > policy.max_retry_after
+                ):
+                    raise err from cause
+                delay = policy.delay(attempt, err.retry_after)
+                attempt += 1
+                await dog.guard(asyncio.sleep(delay))
+        except Expired as exp:
+            raise self._expired(exp, streaming=False) from None
 
     async def _json(self, method: str, path: str, body: Any = None,
                     params: Mapping[str, str] | None = None) -> Any:
         import httpx
 
-        response = await self._send(method, path, body, stream=False, params=params)
+        dog = Watchdog(self.deadline, None)
         try:
-            raw = await response.aread()
-        except httpx.HTTPError as exc:
-            raise ProviderError(f"{self.host} dropped the connection while sending its answer ({type(exc).__name__}).",
-                                provider=self.name, retryable=True, hint="Try again.") from exc
+            response, permit = await self._send(method, path, body, stream=False, params=params, watchdog=dog)
+            outcome = "error"
+            try:
+                raw = await dog.guard(response.aread())
+                outcome = "ok"
+            except httpx.HTTPError as exc:
+                raise ProviderError(f"{self.host} dropped the connection while sending its answer ({type(exc).__name__}).",
+                                    provider=self.name, retryable=True, hint="Try again.") from exc
+            except Expired as exp:
+                raise self._expired(exp, streaming=False) from None
+            finally:
+                await response.aclose()
+                if permit is not None:
+                    permit.release(outcome)
         finally:
-            await response.aclose()
+            dog.stop()
         try:
             return json.loads(raw)
         except ValueError:
-            raise ProviderError(f"{self.host} sent a non-JSON answer: {raw[:200]!r}", provider=self.name,
+            raise ProviderError(f"{self.host} sent a non-JSON answer: {self.quote(raw, 200)!r}", provider=self.name,
                                 status=response.status_code, hint="Check the base URL points at the provider's API.") from None
 
     async def _events(self, path: str, body: Any) -> AsyncIterator[SSEvent]:
-        """SSE events of a streamed POST. Drops and stalls raise `StreamInterrupted` (empty partial
-        text: the caller, which knows the text so far, re-raises with it)."""
+        """SSE events of a streamed POST. Drops, stalls, keep-alive-only stretches and the deadline
+        raise `StreamInterrupted` (empty partial text: the caller, which knows the text so far,
+        re-raises with it). Progress, for the idle limit, is a data event: comments do not count."""
         import httpx
 
-        response = await self._send("POST", path, body, stream=True)
-        ctype = response.headers.get("content-type", "")
-        if "text/event-stream" not in ctype and "json" in ctype:
-            # Some servers answer an error with 200 + JSON instead of a stream.
-            raw = await response.aread()
-            await response.aclose()
-            raise self._error(response.status_code, raw, response.headers)
-        decoder = SSEDecoder()
-        encoded = response.headers.get("content-encoding", "identity") not in ("", "identity")
-        chunks = response.aiter_bytes() if encoded else response.aiter_raw()
+        dog = Watchdog(self.deadline, self.read_timeout)
+        permit: Permit | None = None
+        outcome = "error"
         try:
-            async for raw in chunks:
-                for event in decoder.feed(raw):
-                    yield event
-        except httpx.ReadTimeout as exc:
-            raise StreamInterrupted(
-                f"The stream from {self.host} stalled: nothing arrived for {self.read_timeout:g} s.",
-                provider=self.name, hint="Partial text is kept; retry, or raise read_timeout for slow models.",
-            ) from exc
-        except (httpx.TransportError, httpx.StreamError) as exc:
-            raise StreamInterrupted(
-                f"The connection to {self.host} dropped mid-stream ({type(exc).__name__}).",
-                provider=self.name, hint="Partial text is kept; run the cell again to get the whole answer.",
-            ) from exc
+            response, permit = await self._send("POST", path, body, stream=True, watchdog=dog)
+            try:
+                ctype = response.headers.get("content-type", "")
+                if "text/event-stream" not in ctype and "json" in ctype:
+                    # Some servers answer an error with 200 + JSON instead of a stream.
+                    raw = await dog.guard(response.aread())
+                    raise self._error(response.status_code, raw, response.headers)
+                decoder = SSEDecoder()
+                encoded = response.headers.get("content-encoding", "identity") not in ("", "identity")
+                chunks = (response.aiter_bytes() if encoded else response.aiter_raw()).__aiter__()
+                dog.watch_idle()
+                while True:
+                    dog.check()
+                    dog.inside = True
+                    try:
+                        raw = await chunks.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    except asyncio.CancelledError as exc:
+                        if dog.owns(exc) and dog.fired is not None:
+                            raise dog.fired from None
+                        raise
+                    finally:
+                        dog.inside = False
+                    events = decoder.feed(raw)
+                    if events:
+                        dog.progress()
+                        for event in events:
+                            yield event
+                outcome = "ok"
+            except GeneratorExit:
+                outcome = "ok"  # the caller stopped reading (e.g. after [DONE])
+                raise
+            except Expired as exp:
+                raise self._expired(exp, streaming=True) from None
+            except httpx.ReadTimeout as exc:
+                raise StreamInterrupted(
+                    f"The stream from {self.host} stalled: nothing arrived for {self.read_timeout:g} s.",
+                    provider=self.name, hint=f"Partial text is kept; retry, or raise {_KNOBS['read_timeout']} "
+                                             "for slow models.",
+                ) from exc
+            except (httpx.TransportError, httpx.StreamError) as exc:
+                raise StreamInterrupted(
+                    f"The connection to {self.host} dropped mid-stream ({type(exc).__name__}).",
+                    provider=self.name, hint="Partial text is kept; run the cell again to get the whole answer.",
+                ) from exc
+            finally:
+                await response.aclose()
         finally:
-            await response.aclose()
+            dog.stop()
+            if permit is not None:
+                permit.release(outcome)
 
 
 def interrupted(exc: StreamInterrupted, text: str, reasoning: str) -> StreamInterrupted:

@@ -104,8 +104,7 @@ class OpenAIProvider(HTTPProvider):
                 try:
                     obj = loads(data)
                 except ValueError:
-                    raise ProviderError(f"{self.host} sent a malformed stream event: {data[:120]!r}",
-                                        provider=self.name, hint="Check the base URL points at a chat-completions API.") from None
+                    raise self.malformed_event(data, "Check the base URL points at a chat-completions API.") from None
                 if not isinstance(obj, dict):
                     continue
                 if "error" in obj and obj["error"]:

@@ -1,28 +1,24 @@
-"""Retry policy (full-jitter exponential backoff) and the process-wide client-side rate limiter.
+"""Retry policy (full-jitter exponential backoff) and reading how long a server asked us to wait.
 
 Why full jitter: when a parallel discussion hits a 429, every caller retrying on the same schedule
 is exactly the "reconnect storm" that keeps the limit tripped; random delays in
 ``[0, min(cap, base * 2**attempt)]`` spread them out. A server's own wait (``Retry-After``,
 ``retry-after-ms``, or Moonshot's "please try again after N seconds") is a floor on the delay.
 
-The rate limiter spaces request starts ``60 / rpm`` seconds apart for everyone sharing one
-provider + base URL + key in this process (all event loops and threads), and a 429 that says how
-long to wait pauses all of them, not just the caller that got it.
+Pacing (concurrency, requests per minute, the limits a server announces) is the shared
+scheduler's job: `llm_magics.providers.scheduler`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
-import hashlib
 import random
 import re
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["RetryPolicy", "RateLimiter", "limiter_for", "parse_retry_after"]
+__all__ = ["RetryPolicy", "parse_retry_after"]
 
 _TRY_AGAIN = re.compile(
     r"(?:try\s+again|retry)\s+(?:after|in)\s+(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)?",
@@ -77,61 +73,3 @@ class RetryPolicy:
         ceiling = min(self.cap, self.base * (2 ** attempt))
         jitter = (rng or random).uniform(0.0, ceiling)
         return max(jitter, retry_after) if retry_after is not None else jitter
-
-
-class RateLimiter:
-    """Spaces request starts `60/rpm` s apart (rpm None = no spacing) and honours shared pauses.
-
-    Thread-safe and loop-agnostic: slots are reserved under a lock, waiting is `asyncio.sleep`.
-    `granted` keeps the reserved start times (monotonic) of the last requests, for tests.
-    """
-
-    def __init__(self, rpm: int | None = None) -> None:
-        self._lock = threading.Lock()
-        self.rpm = rpm
-        self._next = 0.0  # earliest monotonic time the next request may start
-        self._paused_until = 0.0
-        self.granted: list[float] = []
-
-    @property
-    def interval(self) -> float:
-        return 60.0 / self.rpm if self.rpm else 0.0
-
-    def reserve(self) -> float:
-        """Book the next slot; returns how long the caller must wait for it."""
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._paused_until, self._next if self.rpm else now)
-            if self.rpm:
-                self._next = slot + self.interval
-            self.granted.append(slot)
-            if len(self.granted) > 1000:
-                del self.granted[:500]
-            return slot - now
-
-    async def acquire(self) -> None:
-        wait = self.reserve()
-        if wait > 0:
-            await asyncio.sleep(wait)
-
-    def pause(self, seconds: float) -> None:
-        """Nobody sharing this limiter starts a request for `seconds` (after a 429 with a wait)."""
-        with self._lock:
-            self._paused_until = max(self._paused_until, time.monotonic() + max(0.0, seconds))
-
-
-_limiters: dict[tuple[str, str, str], RateLimiter] = {}
-_limiters_lock = threading.Lock()
-
-
-def limiter_for(provider: str, base_url: str, key: str | None, rpm: int | None) -> RateLimiter:
-    """The one limiter for provider + base URL + key in this process (key kept only as a hash)."""
-    fingerprint = hashlib.sha256((key or "").encode()).hexdigest()[:16]
-    ident = (provider, base_url.rstrip("/"), fingerprint)
-    with _limiters_lock:
-        lim = _limiters.get(ident)
-        if lim is None:
-            lim = _limiters[ident] = RateLimiter(rpm)
-        elif rpm is not None and rpm != lim.rpm:
-            lim.rpm = rpm  # the latest configuration wins for everyone sharing the key
-        return lim
