@@ -326,6 +326,12 @@ async def run_comparison(
         raise ConfigurationError(f"repeat={repeat} must be at least 1.", hint="Use --repeat 3 for medians.")
     repeat = int(repeat)
     sink = on_event or null_sink
+    from llm_magics.providers.text import scrub_text
+
+    prompt, scrubbed = scrub_text(prompt)
+    if system:
+        system, scrubbed_system = scrub_text(system, "The system prompt")
+        scrubbed = scrubbed or scrubbed_system
     providers = _Providers()
     try:
         plans, notice = _plan(targets, providers)
@@ -343,6 +349,8 @@ async def run_comparison(
         sink(RunStarted(kind="compare", run=comp, title=comp.title, layout="grid"))
         if notice:
             sink(Notice(notice, level="info", once=True))
+        if scrubbed:
+            sink(Notice(scrubbed, level="warning"))
         for i, plan in enumerate(plans):
             sink(PaneOpened(pane=f"t{i}", title=plan.row.target, subtitle=plan.row.provider))
         for prov in {id(p.provider): p.provider for p in plans if p.provider is not None}.values():

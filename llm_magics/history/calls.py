@@ -46,7 +46,9 @@ class CallLog:
 
     def open(self) -> sqlite3.Connection:
         """A configured connection; the table is created on first use. The caller closes it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        from llm_magics.history.files import ensure_private
+
+        ensure_private(self.path)  # the same private (0600) file as the runs table's
         conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA busy_timeout = 30000")

@@ -160,6 +160,11 @@ class History:
         this run is raised here (or by `flush`).
         """
         payload = json.dumps(data, ensure_ascii=False, default=str)
+        if not payload.isascii():
+            try:
+                payload.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: JSON escapes keep it, and SQLite can store it
+                payload = json.dumps(data, ensure_ascii=True, default=str)
         self._writer.submit(Snapshot(run_id, kind, title[:500], status, provider, model, payload))
 
     def flush(self, run_id: str | None = None, timeout: float | None = None) -> None:

@@ -154,9 +154,18 @@ def _connect(create: bool = True) -> Iterator[sqlite3.Connection | None]:
     conn = sqlite3.connect(path, timeout=10)
     try:
         conn.row_factory = sqlite3.Row
-        # Overwrite deleted rows so a removed secret does not linger in free pages.
-        conn.execute("PRAGMA secure_delete = ON")
-        conn.executescript(_SCHEMA)
+        try:
+            # Overwrite deleted rows so a removed secret does not linger in free pages.
+            conn.execute("PRAGMA secure_delete = ON")
+            conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):
+                raise
+            raise ConfigurationError(
+                f"The key store {path} is damaged ({exc}); it was left untouched.",
+                hint=f"Move it aside (e.g. rename it to {path.name}.bad), then add your keys again with "
+                "`%llm keys add PROVIDER`; keys in environment variables still work meanwhile.",
+            ) from None
         with conn:
             yield conn
     finally:

@@ -86,6 +86,8 @@ def _parse(text: str, where: str, suffix: str, *, source: str) -> list[Persona]:
                 data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C loader: ~5x faster
             except yaml.YAMLError as exc:
                 raise ConfigurationError(_yaml_error(exc)) from None
+            except RecursionError:
+                raise ConfigurationError("the YAML is nested too deeply to read") from None
         if data is None or data == {} or data == []:
             raise ConfigurationError("the file is empty")
         if isinstance(data, dict) and "personas" in data:

@@ -298,7 +298,9 @@ async def arun_workflow(
     personas = _resolve_personas(spec)
     params = {"temperature": temperature, "max_tokens": max_tokens}
     inputs = _bind_inputs(spec, input) if stored is None else stored.inputs
+    scrubbed = _scrub_inputs(inputs)
     targets = _Targets(spec, provider, model, params, stored)
+    targets.notices.extend(scrubbed)
     try:
         step_targets = {s.id: targets.for_step(s) for s in spec.steps}
         await _check_models(spec, step_targets)
@@ -332,6 +334,18 @@ async def _check_models(spec: WorkflowSpec, step_targets: dict[str, Target]) -> 
         seen.add(key)
         where = f"Workflow '{spec.name}', step '{step.id}'" if step.model else f"Workflow '{spec.name}'"
         await acheck_model(t.provider, t.model, where=where)
+
+
+def _scrub_inputs(inputs: dict[str, str]) -> list[str]:
+    """Replace lone surrogates in the inputs (in place); one notice per input that had any."""
+    from llm_magics.providers.text import scrub_text
+
+    notices = []
+    for name, value in inputs.items():
+        inputs[name], notice = scrub_text(value, f"The input '{name}'")
+        if notice:
+            notices.append(notice)
+    return notices
 
 
 def _public_url(url: str | None) -> str | None:

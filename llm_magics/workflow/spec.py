@@ -342,31 +342,59 @@ def parse_spec(text: str, *, origin: str = "", persona_lookup: Callable[[str], A
     import yaml
 
     ctx = _Ctx(text, origin)
-    loader = yaml.SafeLoader(text)
+    spec = f"Workflow spec{' ' + origin if origin else ''}"
     try:
-        try:
-            root = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else 1
-            col = f", column {mark.column + 1}" if mark else ""
-            what = exc.problem or "cannot parse"
-            ctx_mark = exc.context_mark
-            if exc.context and ctx_mark is not None and mark is not None and ctx_mark.line != mark.line:
-                what = f"{what} ({exc.context} that started at line {ctx_mark.line + 1}, column {ctx_mark.column + 1})"
-            elif exc.context:
-                what = f"{what} ({exc.context})"
-            raise ConfigurationError(
-                f"Workflow spec{' ' + origin if origin else ''}, line {line}{col}: malformed YAML: {what}.",
-                hint="Check indentation and quoting on that line (prompts with ':' or '{' are safest as `prompt: |` blocks).",
-            ) from None
-        except yaml.YAMLError as exc:
-            raise ConfigurationError(f"Workflow spec{' ' + origin if origin else ''}, line 1: malformed YAML: {exc}.") from None
+        loader = yaml.SafeLoader(text)  # checks every character first (ReaderError: NUL, control codes)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(spec, text, exc) from None
+    try:
+        root = loader.get_single_node()
         if root is None:
             raise ctx.fail(1, "", "the spec is empty.", hint="A workflow needs at least `steps:` with one step.")
         return _parse_root(ctx, loader, root, persona_lookup)
+    except yaml.YAMLError as exc:  # also a tag like !!python/name met while reading a value
+        raise _yaml_error(spec, text, exc) from None
+    except RecursionError:
+        raise ConfigurationError(
+            f"{spec}: the YAML is nested too deeply to read (thousands of [ ] / {{ }} or indentation levels).",
+            hint="A workflow spec is a mapping with a list of steps; nothing in it needs deep nesting.",
+        ) from None
     finally:
         loader.dispose()
+
+
+def _yaml_error(spec: str, text: str, exc: Exception) -> ConfigurationError:
+    """One line for YAML that cannot be read: where, what, and what to do."""
+    import yaml
+
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, max(0, exc.position)) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        return ConfigurationError(
+            f"{spec}, line {line}: the character U+{char:04X} is not allowed in YAML.",
+            hint="Remove it (a NUL or control character usually comes from pasted binary data).",
+        )
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return ConfigurationError(f"{spec}, line 1: malformed YAML: {exc}.")
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else 1
+    col = f", column {mark.column + 1}" if mark else ""
+    if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in (exc.problem or ""):
+        tag = (exc.problem or "").rpartition("tag ")[2].strip("'").replace("tag:yaml.org,2002:", "!!")
+        return ConfigurationError(
+            f"{spec}, line {line}{col}: the YAML tag {tag} is not allowed.",
+            hint="Workflow specs are plain YAML (text, numbers, lists, mappings); llm-magics never runs code from YAML.",
+        )
+    what = exc.problem or "cannot parse"
+    ctx_mark = exc.context_mark
+    if exc.context and ctx_mark is not None and mark is not None and ctx_mark.line != mark.line:
+        what = f"{what} ({exc.context} that started at line {ctx_mark.line + 1}, column {ctx_mark.column + 1})"
+    elif exc.context:
+        what = f"{what} ({exc.context})"
+    return ConfigurationError(
+        f"{spec}, line {line}{col}: malformed YAML: {what}.",
+        hint="Check indentation and quoting on that line (prompts with ':' or '{' are safest as `prompt: |` blocks).",
+    )
 
 
 def _parse_root(ctx: _Ctx, loader: Any, root: yaml.Node, persona_lookup: Callable[[str], Any] | None) -> WorkflowSpec:
