@@ -124,7 +124,8 @@ def test_events_stream_each_target_into_its_pane() -> None:
         assert len(closed) == 1
         if row.ok:
             assert closed[0].status == "done"
-            assert re.fullmatch(r"TTFT [\d.]+ m?s · [\d.]+ m?s · \d+ tok · [\d.]+ tok/s", closed[0].summary)
+            assert re.fullmatch(r"TTFT [\d.]+ m?s · [\d.]+ m?s · \d+ output tok · [\d.]+ tok/s · \$0\.0000",
+                                closed[0].summary)  # offline: priced, and free
         else:
             assert closed[0].status == "error" and "Did you mean" in (closed[0].error or "")
     progress = [e for e in events if isinstance(e, Progress)]
@@ -182,7 +183,7 @@ def test_round_trip_json_markdown_html() -> None:
     assert all(r.finish_reason == "length" for r in comp.rows if r.ok)  # max_tokens reached the provider
     md = comp.to_markdown()
     assert md.startswith("## Compare: Compare <b>this</b> & that")
-    assert "| target | TTFT | latency | out tok | reasoning tok | tok/s | finish | notes |" in md
+    assert "| target | TTFT | latency | out tok | reasoning tok | tok/s | cost/run | finish | notes |" in md
     assert "### kimi-k2-thinking" in md and "<details><summary>Reasoning</summary>" in md
     assert "Did you mean: kimi-k2-turbo-preview" in md
     html = comp._repr_html_()

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["text_table", "to_text", "to_html", "to_markdown", "HEADERS"]
 
-HEADERS = ("target", "TTFT", "latency", "out tok", "reasoning tok", "tok/s", "finish", "notes")
+HEADERS = ("target", "TTFT", "latency", "out tok", "reasoning tok", "tok/s", "cost/run", "finish", "notes")
 _MARKED = ("ttft", "latency", "tokens_per_s")
 _COLUMNS = ("ttft", "latency", "output_tokens", "reasoning_tokens", "tokens_per_s")
 
@@ -63,6 +63,20 @@ def _error_text(row: TargetResult) -> str:
     return text
 
 
+def _cost_cell(row: TargetResult) -> str:
+    """Median cost per run (with the min–max over repeats); "—" when unpriced or nothing ran."""
+    from llm_magics.pricing.cost import format_amount, format_cost
+
+    if not row.ok or not any(a.usage is not None and a.cost is not None for a in row.successful):
+        return "—"
+    cost = row.cost
+    text = format_cost(cost)
+    stat = row.stat("cost")
+    if cost.known and stat is not None and stat.n > 1 and stat.min != stat.max:
+        text += f" ({format_amount(stat.min, cost.currency)}–{format_amount(stat.max, cost.currency)})"
+    return text
+
+
 def _cells(comp: Comparison) -> list[list[tuple[str, bool]]]:
     """Per row: (text, is_best) for every column of HEADERS."""
     best = _best(comp)
@@ -72,6 +86,7 @@ def _cells(comp: Comparison) -> list[list[tuple[str, bool]]]:
         for metric in _COLUMNS:
             text = fmt_metric(metric, row.stat(metric), unit=metric in ("ttft", "latency")) if row.ok else "—"
             cells.append((text, i in best.get(metric, set())))
+        cells.append((_cost_cell(row), False))
         cells.append((row.finish_reason or "—" if row.ok else row.status, False))
         cells.append((_notes(row), False))
         rows.append(cells)
@@ -86,6 +101,9 @@ def _header_line(comp: Comparison) -> str:
     for key in ("temperature", "max_tokens"):
         if p.get(key) is not None:
             bits.append(f"{key}={p[key]}")
+    total = comp.cost
+    if total.calls:
+        bits.append(f"total cost {total.format()}")
     if comp.status not in ("done",):
         bits.append(f"status: {comp.status}")
     return " · ".join(bits)
@@ -125,7 +143,7 @@ def to_markdown(comp: Comparison) -> str:
     quoted = "\n".join("> " + ln for ln in comp.prompt.strip().splitlines())
     out = [f"## Compare: {comp.title}", "", quoted, "", f"_{_header_line(comp)} · run `{comp.id}`_", ""]
     out.append("| " + " | ".join(HEADERS) + " |")
-    out.append("|" + "|".join(["---"] + ["---:"] * 5 + ["---", "---"]) + "|")
+    out.append("|" + "|".join(["---"] + ["---:"] * 6 + ["---", "---"]) + "|")
     for cells in _cells(comp):
         shown = [f"**{_md_cell(t)}**" if b else _md_cell(t) for t, b in cells]
         out.append("| " + " | ".join(shown) + " |")

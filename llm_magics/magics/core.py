@@ -108,6 +108,8 @@ class LLMMagics(Magics):
     @argument("--provider", "-P", default=None, help="provider name (see PROVIDERS); default from %%llm config")
     @argument("--model", "-M", default=None, help="model ID")
     @argument("--out", "-o", default=None, help="store the Transcript in this variable")
+    @argument("--estimate", action="store_true", help="show the number of calls, prompt tokens and cost range; send no chat request")
+    @argument("--thinking", default=None, choices=["on", "off"], help="Kimi thinking models: turn thinking on or off (kimi-k2.6, kimi-k2.5)")
     @argument("--interpolate", action="store_true", help="expand {variables} from the namespace in the topic")
     @needs_local_scope
     @cell_magic
@@ -121,6 +123,8 @@ class LLMMagics(Magics):
     @argument("--provider", "-P", default=None, help="provider name; default from %%llm config")
     @argument("--model", "-M", default=None, help="model ID")
     @argument("--out", "-o", default=None, help="store the WorkflowRun in this variable")
+    @argument("--estimate", action="store_true", help="show the number of calls, prompt tokens and cost range; send no chat request")
+    @argument("--thinking", default=None, choices=["on", "off"], help="Kimi thinking models: turn thinking on or off (kimi-k2.6, kimi-k2.5)")
     @argument("--resume", default=None, metavar="RUN_ID", help="re-run only the failed and pending steps of RUN_ID (as a line magic: %%workflow --resume RUN_ID)")
     @line_cell_magic
     def workflow(self, line: str, cell: str | None = None) -> Any:
@@ -138,6 +142,8 @@ class LLMMagics(Magics):
     @argument("--temperature", "-t", type=float, default=None, help="sampling temperature")
     @argument("--max-tokens", type=int, default=None, help="cap on tokens per answer")
     @argument("--out", "-o", default=None, help="store the Comparison in this variable")
+    @argument("--estimate", action="store_true", help="show the number of calls, prompt tokens and cost range; send no chat request")
+    @argument("--thinking", default=None, choices=["on", "off"], help="Kimi thinking models: turn thinking on or off (kimi-k2.6, kimi-k2.5)")
     @cell_magic
     def compare(self, line: str, cell: str) -> Any:
         """Send the cell's prompt to several models at once; TTFT, latency, tok/s side by side."""
