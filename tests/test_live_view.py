@@ -95,3 +95,87 @@ def test_live_view_renders_a_real_offline_discussion() -> None:
     groups = [w.value for w in view.body.children if "llm-group-title" in w._dom_classes]
     assert any("Round 2" in g for g in groups) and any("Consensus" in g for g in groups)
     assert isinstance(shown[-1], Markdown) and tr.id in shown[-1].data
+
+
+def test_a_thinking_pane_counts_reasoning_tokens_and_seconds_and_opens_to_watch() -> None:
+    ft = FakeTime()
+    view, _ = make_view(ft)
+    view(RunStarted("compare", run=None, layout="grid"))
+    view(PaneOpened("p", "kimi-k2-thinking"))
+    for _ in range(30):  # 30 reasoning chunks, one every 0.1 s: from t=0.1 to t=3.0
+        ft.advance(0.1)
+        view(TextDelta("p", reasoning="step "))
+    pane = view.panes["p"]
+    pane.tick()  # the view's once-a-second clock (at t=3.0)
+    assert pane.reasoning_box.layout.display is None and pane.reasoning_box.selected_index is None
+    assert pane.reasoning_box.titles == ("Reasoning · thinking… ≈30 tok · 2.9 s",)
+    assert "thinking… ≈30 reasoning tok · 3.0 s (open Reasoning to watch)" in pane.footer_w.value
+    pane.reasoning_box.selected_index = 0  # the user opens it: the text is there, and keeps coming
+    ft.advance(0.1)
+    view(TextDelta("p", reasoning="last "))
+    ft.advance(0.1)  # the throttle's deferred render
+    assert pane.reasoning_w.value.count("step ") == 30 and "last" in pane.reasoning_w.value
+    view(TextDelta("p", text="The answer."))  # reasoning ended at t=3.2
+    ft.advance(1.0)
+    pane.tick()
+    assert "streaming… 4.2 s" in pane.footer_w.value
+    view(PaneClosed("p", "done", "TTFT 0.10 s · 4.2 s · 40 output tok"))
+    assert pane.reasoning_box.titles == ("Reasoning · ≈31 tok · 3.1 s",)
+    assert "TTFT 0.10 s · 4.2 s · 40 output tok" in pane.footer_w.value
+
+
+def test_workflow_step_list_is_live_and_the_finished_view_has_totals() -> None:
+    from llm_magics.workflow.api import run_workflow
+
+    ft = FakeTime()
+    view, _ = make_view(ft)
+    lists: list[str] = []
+
+    def sink(event: Any) -> None:
+        view(event)
+        if isinstance(event, PaneClosed):
+            lists.append(view.summary_w.value)
+
+    run = run_workflow("security-audit", "def login(u, p): ...", provider="offline", on_event=sink)
+    view.close("done")
+    assert run.status == "done" and len(lists) == 5
+    steps = list(run.steps)
+    first = lists[0]  # after the first step finished: it is done, the last one still pending
+    assert f"<tr data-step='{steps[0]}' class='llm-step-done'>" in first
+    assert f"<tr data-step='{steps[-1]}' class='llm-step-pending'>" in first and "⏳ pending" in first
+    assert lists[-1].count("✅ done") == 5 and "llm-steps" in view.summary_w._dom_classes
+    usage = run.usage
+    total = view.totals_w.value
+    assert f"5 calls · prompt {usage.prompt_tokens:,} tok · output {usage.completion_tokens:,} tok" in total
+    assert view.progress_w.bar_style == "success" and view.status_w.value == ""
+
+
+def test_argument_errors_draw_no_live_view() -> None:
+    import pytest
+    from IPython.core.error import UsageError
+
+    from llm_magics.discussion.api import adiscuss
+    from llm_magics.magics.live import run_live
+
+    ft = FakeTime()
+    view, shown = make_view(ft)
+    with pytest.raises(UsageError, match="Did you mean 'Noor Okafor'"):
+        run_live(None, lambda sink: adiscuss("Topic", "Nor", on_event=sink), view=view)
+    assert shown == [] and not view.shown and view.status_w.value == ""
+
+
+def test_notices_render_code_spans_and_once_per_session(capsys: Any) -> None:
+    from llm_magics.discussion.api import adiscuss
+    from llm_magics.magics.live import run_live
+
+    views = []
+    for _ in range(2):
+        ft = FakeTime()
+        view, _ = make_view(ft)
+        run_live(None, lambda sink: adiscuss("Cache it?", "Noor", on_event=sink), view=view)
+        views.append(view)
+    first, second = ([n.value for n in v.notices.children] for v in views)
+    assert len(first) == 1 and "<code>%llm keys add kimi</code>" in first[0] and "`" not in first[0]
+    assert second == []  # once per session
+    tr = views[0].run
+    assert tr.provider == "offline" and tr.notices == [] and "No Kimi key" not in tr.to_markdown()

@@ -13,7 +13,8 @@ from typing import Any, NoReturn
 
 from IPython.core.error import UsageError
 
-from llm_magics.events import Event, EventSink, Notice, PaneClosed, PaneOpened, RunFinished, RunStarted, TextDelta
+from llm_magics.events import Event, EventSink, Notice, RunStarted
+from llm_magics.magics.textview import TextView
 
 __all__ = ["run_live", "end_interrupted", "RunInterrupted", "make_view", "TextView", "in_kernel"]
 
@@ -27,59 +28,6 @@ def in_kernel() -> bool:
     except ImportError:
         return False
     return ip is not None and getattr(ip, "kernel", None) is not None
-
-
-class TextView:
-    """Plain-text rendering for terminals and scripts.
-
-    A "transcript" run (one speaker at a time) streams its text as it arrives; a "grid" run (many
-    panes at once) prints each pane whole when it closes, so answers never interleave.
-    """
-
-    def __init__(self, stream: Any = None) -> None:
-        self.out = stream or sys.stdout
-        self._live = False
-        self._titles: dict[str, str] = {}
-        self._text: dict[str, list[str]] = {}
-        self.final_markdown: str | None = None
-
-    def _write(self, text: str) -> None:
-        self.out.write(text)
-        self.out.flush()
-
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, RunStarted):
-            self._live = event.layout == "transcript"
-        elif isinstance(event, PaneOpened):
-            self._titles[event.pane] = event.title
-            self._text[event.pane] = []
-            if self._live:
-                self._write(f"\n── {event.title}\n")
-        elif isinstance(event, TextDelta):
-            if self._live:
-                if event.text:
-                    self._write(event.text)
-            else:
-                self._text.setdefault(event.pane, []).append(event.text)
-        elif isinstance(event, PaneClosed):
-            status = "" if event.status == "done" else f"[{event.status}] "
-            if self._live:
-                self._write(f"\n   {status}{event.summary}\n".rstrip(" ") if status or event.summary else "\n")
-            else:
-                title = self._titles.get(event.pane, event.pane)
-                self._write(f"\n── {title} {status}{event.summary}".rstrip() + "\n")
-                body = "".join(self._text.get(event.pane, []))
-                if body:
-                    self._write(body + "\n")
-            if event.error:
-                self._write(f"   error: {event.error}\n")
-        elif isinstance(event, Notice):
-            self._write(f"[{event.level}] {event.text}\n")
-        elif isinstance(event, RunFinished):
-            self.final_markdown = event.markdown
-
-    def close(self, status: str = "done") -> None:
-        self.out.flush()
 
 
 def make_view() -> Any:
@@ -122,6 +70,12 @@ def end_interrupted(shell: Any, partial: Any, out: str | None) -> NoReturn:
     raise RunInterrupted(f"{what} stopped; cells queued after this one are not run.") from None
 
 
+def _already_shown(view: Any, exc: BaseException) -> bool:
+    """True when a pane of `view` already shows this error's text."""
+    message = getattr(exc, "message", None) or str(exc)
+    return any(message in shown for shown in getattr(view, "errors", ()) or ())
+
+
 def run_live(
     shell: Any,
     start: Callable[[EventSink], Coroutine[Any, Any, Any]],
@@ -135,7 +89,8 @@ def run_live(
     `out`, a one-line note is printed and KeyboardInterrupt is raised again (`end_interrupted`),
     so the kernel replies "error" and Jupyter aborts the queued cells ("Run All" stops) exactly
     as for an interrupted plain Python cell. Our errors become a single UsageError line, after
-    the partial result has been stored.
+    the partial result has been stored, unless the view already shows them in a pane (each
+    error is shown once). Notices marked `once` are shown once per session.
     """
     __tracebackhide__ = True  # IPython shows the note and "KeyboardInterrupt", not our frames
     from llm_magics.sync import run_sync
@@ -147,6 +102,11 @@ def run_live(
     def sink(event: Event) -> None:
         if isinstance(event, RunStarted):
             live["run"] = event.run
+        elif isinstance(event, Notice) and event.once:
+            from llm_magics import config
+
+            if not config.first_time("notice:" + event.text):
+                return  # e.g. "No Kimi key found": once per session, not in every output
         view(event)
 
     def keep_partial() -> Any:
@@ -163,6 +123,8 @@ def run_live(
     except LLMError as exc:
         view.close("error")
         keep_partial()
+        if _already_shown(view, exc):
+            return None  # the pane shows the error and the view says what failed: not a third time
         raise UsageError(str(exc)) from None
     view.close("done")
     if out and shell is not None:

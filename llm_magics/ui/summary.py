@@ -193,10 +193,10 @@ def _pad(text: str, width: int, right: bool) -> str:
 
 
 def compare_table_html(comp: Any) -> str:
-    """The comparison's metrics table (best values marked), as the Comparison's own HTML shows it."""
+    """The comparison's metrics table (best values marked); a failed row points to its pane."""
     from llm_magics.comparison.render import table_html
 
-    return table_html(comp)
+    return table_html(comp, errors_in_panes=True)  # each error is shown once, in its pane
 
 
 # ---- how a run ended -------------------------------------------------------------------------
