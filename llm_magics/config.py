@@ -60,7 +60,19 @@ SETTINGS: dict[str, Setting] = {
         Setting("model", "LLM_MAGICS_MODEL", str, "default model ID for the default provider"),
         Setting("temperature", "LLM_MAGICS_TEMPERATURE", float, "sampling temperature", 0.0, 2.0),
         Setting("max_tokens", "LLM_MAGICS_MAX_TOKENS", int, "cap on tokens per answer", 1, 1_000_000),
-        Setting("rpm", "LLM_MAGICS_RPM", int, "client-side requests per minute per provider+key", 1, 100_000),
+        Setting("rpm", "LLM_MAGICS_RPM", int,
+                "requests per minute per provider+key (a lower limit the server announces still wins)", 1, 100_000),
+        Setting("concurrency", "LLM_MAGICS_CONCURRENCY", int,
+                "requests in flight at once per provider+key (a lower limit the server announces still wins)",
+                1, 10_000),
+        Setting("connect_timeout", "LLM_MAGICS_CONNECT_TIMEOUT", float,
+                "seconds to wait for a connection to the provider (default 10)", 0.1, 600.0),
+        Setting("read_timeout", "LLM_MAGICS_READ_TIMEOUT", float,
+                "longest wait in seconds for the next piece of an answer; keep-alive comments do not count "
+                "(default 120)", 0.1, 3600.0),
+        Setting("deadline", "LLM_MAGICS_DEADLINE", float,
+                "seconds one call may take in all, retries included; waiting for the rate limit is not counted "
+                "(default 1800)", 1.0, 86_400.0),
         Setting("budget", "LLM_MAGICS_BUDGET", float,
                 "session spending cap in the price currency; runs that would exceed it are refused", 0.0, 1e9),
     )
@@ -176,7 +188,11 @@ def save(**values: Any) -> Path:
     return path
 
 
+#: Settings passed to every provider as options when set (see `llm_magics.providers.http`).
+PROVIDER_OPTIONS = ("temperature", "max_tokens", "rpm", "concurrency", "connect_timeout", "read_timeout", "deadline")
+
+
 def request_defaults() -> dict[str, Any]:
-    """Settings that become provider options (temperature, max_tokens, rpm) when set."""
+    """Settings that become provider options (`PROVIDER_OPTIONS`) when set."""
     eff = effective()
-    return {k: eff[k][0] for k in ("temperature", "max_tokens", "rpm") if eff[k][0] is not None}
+    return {k: eff[k][0] for k in PROVIDER_OPTIONS if eff[k][0] is not None}

@@ -89,11 +89,12 @@ async def _try(provider: str, secret: Secret, base_url: str | None) -> tuple[str
     """(status, model ids, latency, base url used) for one URL; status 'unchecked' on network trouble."""
     from llm_magics.errors import AuthenticationError, LLMError
     from llm_magics.keys.resolve import get_provider
-
     from llm_magics.keys.store import quiet_notices
+    from llm_magics.providers.http import DIAGNOSTIC_OPTIONS
 
     with quiet_notices():  # resolving defaults here must not print notices about other stored keys
-        p = get_provider(provider, api_key=secret.reveal(), base_url=base_url, max_retries=0)
+        # A diagnosis answers quickly whatever the server does: one attempt, short timeouts.
+        p = get_provider(provider, api_key=secret.reveal(), base_url=base_url, **DIAGNOSTIC_OPTIONS)
     used = p.base_url
     t0 = time.perf_counter()
     try:

@@ -162,7 +162,10 @@ async def alist_models(provider_name: str | None = None, *, refresh: bool = Fals
 
     own = provider is None
     if provider is None:
-        provider = get_provider(provider_name)
+        from llm_magics.providers.http import DIAGNOSTIC_OPTIONS
+
+        # `%llm models --refresh` answers quickly whatever the server does (one attempt, short timeouts).
+        provider = get_provider(provider_name, **DIAGNOSTIC_OPTIONS)
     name = provider.name if provider_name is None else PROVIDERS[provider_name].name
     base_url = provider.base_url
     default = provider.default_model
@@ -268,7 +271,9 @@ def check_model(provider_name: str | None, model: str | None) -> None:
         return
 
     async def go() -> None:
-        provider = get_provider(provider_name)
+        from llm_magics.providers.http import DIAGNOSTIC_OPTIONS
+
+        provider = get_provider(provider_name, **DIAGNOSTIC_OPTIONS)
         try:
             await acheck_model(provider, model)
         finally:

@@ -55,8 +55,10 @@ async def abuild_report(provider_name: str | None = None) -> list[str]:
     """The report's lines (async; runs the checks)."""
     from llm_magics.keys.check import adiagnose_region, region_urls
     from llm_magics.keys.resolve import get_provider
+    from llm_magics.providers.http import DIAGNOSTIC_OPTIONS
 
-    p = get_provider(provider_name)
+    # Every request of the check is bounded (one attempt, short timeouts), so the report comes within 15 s.
+    p = get_provider(provider_name, **DIAGNOSTIC_OPTIONS)
     spec = p.spec
     name = p.name
     title = spec.title if spec else name
