@@ -90,8 +90,13 @@ def home() -> Path:
         import platformdirs
 
         path = Path(platformdirs.user_data_dir("llm-magics", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    if path not in _homes_made:  # once per folder and process: hot paths (prices, budget) call this per request
+        path.mkdir(parents=True, exist_ok=True)
+        _homes_made.add(path)
     return path
+
+
+_homes_made: set[Path] = set()
 
 
 def _config_file() -> Path:

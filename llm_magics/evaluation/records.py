@@ -69,8 +69,15 @@ class CallResult:
             value = getattr(self, name)
             if value not in (None, ""):
                 d[name] = value
-        if self.usage is not None:
-            d["usage"] = self.usage.to_dict()
+        u = self.usage
+        if u is not None:  # by hand: dataclasses.asdict deep-copies, a cost paid per call
+            usage = {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
+                     "total_tokens": u.total_tokens}
+            for name in ("reasoning_tokens", "cached_tokens", "cache_write_tokens"):
+                value = getattr(u, name, None)
+                if value is not None:
+                    usage[name] = value
+            d["usage"] = usage
         d["at"] = self.at
         return d
 

@@ -112,6 +112,7 @@ class EvalResult:
     _history: Any = field(default=None, repr=False, compare=False)
     _cache: tuple[int, str, list[dict[str, Any]]] | None = field(default=None, repr=False, compare=False)
     _rev: int = field(default=0, repr=False, compare=False)
+    _by_index: dict[int, Item] | None = field(default=None, repr=False, compare=False)
 
     kind = "eval"
 
@@ -152,10 +153,11 @@ class EvalResult:
         return [c for c in self.calls.values() if c.target == target]
 
     def item(self, index: int) -> Item:
-        for it in self.items:
-            if it.index == index:
-                return it
-        raise KeyError(index)
+        """The item with this dataset index (constant time: evals look one up per call)."""
+        by_index = self._by_index
+        if by_index is None or len(by_index) != len(self.items):
+            by_index = self._by_index = {it.index: it for it in self.items}
+        return by_index[index]
 
     def _label(self, name: str) -> str:
         if name in self.targets:

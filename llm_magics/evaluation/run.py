@@ -75,6 +75,10 @@ class _Engine:
         self.sent = 0
         self._saved_warned = False
         self._sink_broken = False
+        from llm_magics.pricing import budget
+
+        #: Read once: checking the setting costs a config read, checking spending is cheap.
+        self.budget_set = budget.limit() is not None
 
     # ---- bookkeeping ---------------------------------------------------------------------------
 
@@ -187,7 +191,7 @@ class _Engine:
     # ---- the pool ------------------------------------------------------------------------------
 
     def _budget(self) -> str | None:
-        if self.budget_stop is None:
+        if self.budget_stop is None and self.budget_set:
             try:
                 from llm_magics.pricing import budget
 

@@ -12,7 +12,6 @@ mode a committed transaction survives a process crash (only a power cut can drop
 from __future__ import annotations
 
 import json
-import queue
 import sqlite3
 import threading
 import time
@@ -111,15 +110,14 @@ class CallLog:
             return int(conn.execute("DELETE FROM eval_calls WHERE run_id = ?", (run_id,)).rowcount)
 
 
-_STOP = object()
-
-
 class CallWriter:
     """A daemon thread that commits queued call rows; `put` never blocks the caller on the disk.
 
-    `close()` writes everything still queued and stops the thread. A write that fails (disk full,
-    locked for longer than the busy timeout) is kept in `errors` and the rows stay queued for the
-    next attempt, so `close()` tries them once more.
+    `put` appends to a list and wakes the thread only when the list was empty, so a burst of calls
+    costs one wake-up and one transaction, not one per call. `close()` writes everything still
+    queued and stops the thread. A write that fails (disk full, locked for longer than the busy
+    timeout) is kept in `errors` and its rows stay queued for the next round; `close()` tries
+    them a few more times.
     """
 
     def __init__(self, log: CallLog, run_id: str) -> None:
@@ -127,34 +125,33 @@ class CallWriter:
         self.run_id = run_id
         self.written = 0
         self.errors: list[str] = []
-        self._q: queue.Queue[Any] = queue.Queue()
+        self._rows: list[CallRow] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = False
         self._thread = threading.Thread(target=self._loop, name=f"llm-magics-eval-writer-{run_id}", daemon=True)
         self._thread.start()
 
     def put(self, row: CallRow) -> None:
-        self._q.put(row)
+        with self._lock:
+            self._rows.append(row)
+            first = len(self._rows) == 1
+        if first:
+            self._wake.set()
 
-    def _drain(self, first: Any) -> tuple[list[CallRow], bool]:
-        batch: list[CallRow] = []
-        stop = first is _STOP
-        if not stop:
-            batch.append(first)
-        while True:
-            try:
-                nxt = self._q.get_nowait()
-            except queue.Empty:
-                return batch, stop
-            if nxt is _STOP:
-                stop = True
-            else:
-                batch.append(nxt)
+    def _take(self) -> tuple[list[CallRow], bool]:
+        self._wake.wait()
+        with self._lock:
+            self._wake.clear()
+            rows, self._rows = self._rows, []
+            return rows, self._stop
 
     def _loop(self) -> None:
         pending: list[CallRow] = []
         conn: sqlite3.Connection | None = None
         try:
             while True:
-                batch, stop = self._drain(self._q.get())
+                batch, stop = self._take()
                 pending += batch
                 # A failed write keeps its rows for the next round; at the end, a few more tries.
                 for attempt in range(4 if stop else 1):
@@ -181,5 +178,7 @@ class CallWriter:
     def close(self, timeout: float | None = 30.0) -> None:
         """Flush what is queued and stop (idempotent)."""
         if self._thread.is_alive():
-            self._q.put(_STOP)
+            with self._lock:
+                self._stop = True
+            self._wake.set()
             self._thread.join(timeout)
