@@ -121,6 +121,9 @@ def usage_table(by: str = "model", since: str | None = None, *, history: History
     note = "Cost as shown when each call ran; — / unpriced: no price in the catalogue (`%llm prices`)."
     if not rows:
         note = "No calls recorded " + (f"since {since}." if since else "yet.")
+    from llm_magics.pricing import budget
+
+    note += f" This session: {budget.status()}."
     return Table([by, "calls", "prompt tokens", "cached", "output tokens", "cost"], out,
                  title=f"Usage by {by} ({scope})", note=note)
 
