@@ -1,11 +1,27 @@
-# Sourced by .ci/test.sh and .ci/demo.sh: the project's .venv and a quiet pip.
+# Sourced by .ci/test.sh, .ci/demo.sh and .ci/lowest.sh: a virtualenv made by the wanted Python,
+# and a quiet pip.
+#   PYTHON  the interpreter to use (default python3)
+#   VENV    the virtualenv folder (default .venv)
+# An existing $VENV made by another Python (another version or another installation), or one
+# whose interpreter no longer runs, is removed and made again: reusing it would silently test
+# the wrong Python.
 PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  echo "::: creating .venv"
-  "$PY" -m venv .venv
+VENV=${VENV:-.venv}
+_py_id='import sys; print(sys.version.split()[0], sys.base_prefix)'
+want=$("$PY" -c "$_py_id") || { echo "::: $PY does not run" >&2; exit 1; }
+if [ -e "$VENV" ]; then
+  have=$("$VENV/bin/python" -c "$_py_id" 2>/dev/null || echo "broken")
+  if [ "$have" != "$want" ]; then
+    echo "::: $VENV was made by another Python ($have), not $PY ($want): recreating it"
+    rm -rf "$VENV"
+  fi
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "::: creating $VENV with $PY ($want)"
+  "$PY" -m venv "$VENV"
 fi
 # pip's output minus the "Location … is ignored" lines some machine-wide pip configs produce.
 pip_install() {
-  .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2>&1 | { grep -v "is neither a file nor a directory" || true; }
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" 2>&1 | { grep -v "is neither a file nor a directory" || true; }
   return "${PIPESTATUS[0]}"
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install everything and run every test: unit, integration (real sockets), nbval, browser.
-# Works on a fresh machine: creates .venv, installs the package with its test extras and,
-# when missing, Debian's chromium for the browser test (Playwright drives /usr/bin/chromium).
+# Install everything and run every test: unit, integration (real sockets), nbval, browser —
+# then mypy and the tests again on the lowest supported Python when the machine has it
+# (.ci/lowest.sh). Works on a fresh machine: creates .venv (again if another Python made it),
+# installs the package with its test extras and, when missing, Debian's chromium for the
+# browser test (Playwright drives /usr/bin/chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,4 +41,10 @@ if [ $rc -eq 5 ]; then
   echo "pytest collected no tests (exit 5): treating as failure, a test run must test something"
   exit 1
 fi
-exit $rc
+[ $rc -eq 0 ] || exit $rc
+
+# The README promises Python 3.10+: run mypy and the tests on the lowest supported Python too,
+# when this machine has it (.ci/lowest.sh says so when it does not). SKIP_LOWEST_PYTHON=1 skips.
+if [ "${SKIP_LOWEST_PYTHON:-0}" != 1 ]; then
+  bash .ci/lowest.sh "$@"
+fi

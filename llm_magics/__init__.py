@@ -87,7 +87,8 @@ def namesake_conflict() -> str | None:
         other = metadata.distribution(_NAMESAKE)
     except metadata.PackageNotFoundError:
         return None
-    if (other.metadata.get("Summary") or "").startswith("Prompt, compare and orchestrate LLMs (Kimi first)"):
+    summary = (other.metadata.get_all("Summary") or [""])[0]  # PackageMetadata has no .get() in typeshed
+    if str(summary or "").startswith("Prompt, compare and orchestrate LLMs (Kimi first)"):
         return None  # this project, installed under its old name
     return (
         f"Warning: the unrelated package {_NAMESAKE} {other.version} is installed too and also uses the import "

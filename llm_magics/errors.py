@@ -84,7 +84,7 @@ class LLMError(Exception):
         if os.environ.get("LLM_MAGICS_TRACEBACK", "").strip() not in ("", "0"):
             from IPython.core.getipython import get_ipython
 
-            ip = get_ipython()
+            ip = get_ipython()  # type: ignore[no-untyped-call,unused-ignore]  # untyped in IPython 8.x (Python 3.10)
             if ip is not None:
                 return list(ip.InteractiveTB.structured_traceback(type(self), self, self.__traceback__))
         return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]

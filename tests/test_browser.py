@@ -6,6 +6,10 @@ the offline provider streaming slowly enough to watch; Playwright drives the sys
 the parallel `%%discuss` (which has no --personas, so it uses the picker), checks the panes grow
 while streaming and that the transcript names exactly the two clicked personas, and saves a
 screenshot to test-artifacts/browser-discuss.png.
+
+Every wait looks at a cell's OUTPUT area (`_output`), never at the whole cell: the cell's source
+is on the page too, and a wait for text that the source already contains passes before the run
+has printed anything.
 """
 
 from __future__ import annotations
@@ -133,6 +137,11 @@ def _kernel_idle(page: Any) -> bool:
     ))
 
 
+def _output(page: Any, index: int) -> Any:
+    """The output area of cell `index` (what the run printed; never its source)."""
+    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea")
+
+
 def _wait(cond: Any, timeout: float, what: str, page: Any, poll: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while not cond():
@@ -193,7 +202,7 @@ def test_pick_two_personas_and_discuss_in_parallel(lab: dict[str, Any]) -> None:
 
             # 3. Run the parallel %%discuss (no --personas): it must use the clicked personas.
             _run_cell(page, discuss_i)
-            cell = page.locator(".jp-Notebook .jp-Cell").nth(discuss_i)
+            cell = _output(page, discuss_i)
             panes = cell.locator(".llm-pane-text")
 
             def streamed() -> int:
@@ -202,9 +211,19 @@ def test_pick_two_personas_and_discuss_in_parallel(lab: dict[str, Any]) -> None:
             _wait(lambda: panes.count() >= 2 and streamed() > 0, 60, "the panes to start streaming", page, poll=0.05)
             first = streamed()
             assert cell.locator(".llm-pane-done").count() < 2, "the run ended before it could be sampled"
-            time.sleep(0.4)
-            second = streamed()
-            assert second > first, f"pane text did not grow while streaming ({first} → {second} chars)"
+            grew: dict[str, int] = {}
+
+            def grew_while_streaming() -> bool:
+                done = cell.locator(".llm-pane-done").count() >= 2  # read first: growth seen after it is live
+                now = streamed()
+                if now > first:
+                    grew.update(chars=now, done=int(done))
+                    return True
+                assert not done, f"the run ended without the pane text growing ({first} chars)"
+                return False
+
+            _wait(grew_while_streaming, 30, "the pane text to grow while streaming", page, poll=0.05)
+            assert not grew["done"], f"pane text grew only at the end ({first} → {grew['chars']} chars)"
             picker.scroll_into_view_if_needed()
             page.evaluate("() => { const p = document.querySelector('.llm-persona-picker');"
                           " p && p.scrollIntoView({block: 'start'}); }")
@@ -218,11 +237,15 @@ def test_pick_two_personas_and_discuss_in_parallel(lab: dict[str, Any]) -> None:
                 assert name in titles
 
             # 4. The transcript (the cell after, reading `--out`) names exactly the two personas.
-            _run_cell(page, check_i)
-            _wait(lambda: _kernel_idle(page) and "Personas:" in page.locator(".jp-Notebook .jp-Cell").nth(check_i).inner_text(),
-                  30, "the transcript check cell", page)
-            out = page.locator(".jp-Notebook .jp-Cell").nth(check_i).locator(".jp-OutputArea").inner_text()
-            line = next(ln for ln in out.splitlines() if ln.startswith("Personas:"))
+            _run_cell(page, check_i)  # clears its output first: any "Personas:" line below is from this run
+            check_out = _output(page, check_i)
+
+            def personas_line() -> str | None:
+                return next((ln for ln in check_out.inner_text().splitlines() if ln.startswith("Personas:")), None)
+
+            _wait(lambda: personas_line() is not None and _kernel_idle(page), 30, "the transcript check cell's output", page)
+            line = personas_line()
+            assert line is not None
             assert sorted(n.strip() for n in line.split(":", 1)[1].split(",")) == sorted(picked)
 
             page.evaluate("() => { const p = document.querySelector('.llm-persona-picker');"
