@@ -2,6 +2,7 @@
 # and a quiet pip.
 #   PYTHON  the interpreter to use (default python3)
 #   VENV    the virtualenv folder (default .venv)
+#   VENV_ARGS  extra `python -m venv` options (the tests use --without-pip)
 # An existing $VENV made by another Python (another version or another installation), or one
 # whose interpreter no longer runs, is removed and made again: reusing it would silently test
 # the wrong Python.
@@ -18,7 +19,7 @@ if [ -e "$VENV" ]; then
 fi
 if [ ! -x "$VENV/bin/python" ]; then
   echo "::: creating $VENV with $PY ($want)"
-  "$PY" -m venv "$VENV"
+  "$PY" -m venv ${VENV_ARGS:-} "$VENV"
 fi
 # pip's output minus the "Location … is ignored" lines some machine-wide pip configs produce.
 pip_install() {
