@@ -1,9 +1,9 @@
 """`%%eval` throughput: (a) at the rate limit, not over it; (b) the eval machinery's own overhead.
 
-(a) A loopback Moonshot-compatible server (tests/fakeserver.py, in a child process) enforces N
-    requests per rolling minute: it answers 429 with Retry-After when a request would be the
-    (N+1)-th in the last 60 s, and announces its limit in Moonshot's `x-ratelimit-*` headers on
-    every answer. An eval with far more calls than fit runs against it through the real `kimi`
+(a) A loopback Moonshot-compatible server (tests/fakeserver.py with its `RateGate`, in a child
+    process) enforces N requests per rolling minute: a request that would be the (N+1)-th in the
+    last 60 s gets Moonshot's 429 ("request reached organization max RPM: N"), and every answer
+    carries `X-RateLimit-Limit/Remaining/Reset`. An eval with far more calls than fit runs against it through the real `kimi`
     provider and the shared scheduler for one window (`--seconds`, default 60) and is then
     stopped. Prints the requests the server accepted in that window ÷ N (goal >= 0.9) and the
     requests above the limit, i.e. the ones the server had to refuse (goal 0).
@@ -31,60 +31,29 @@ sys.path.insert(0, str(ROOT))
 KEY = "sk-bench-eval-0000000000000"
 
 _SERVER = r"""
-import collections, sys, threading, time
+import sys, threading, time
 sys.path.insert(0, {root!r})
-from tests.fakeserver import FakeLLMServer, _Handler
+from tests.fakeserver import FakeLLMServer
+from tests._fakelimits import RateGate
 
-N, WINDOW = int(sys.argv[1]), 60.0
-lock = threading.Lock()
-accepted = collections.deque()   # monotonic start times of accepted generation requests
-stats = {{"accepted": [], "refused": 0}}
+class CountingGate(RateGate):
+    # RateGate forgets starts older than the window; keep every admitted start for the report.
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.admitted = []
+    def enter(self):
+        refusal = super().enter()
+        if refusal is None:
+            self.admitted.append(time.monotonic())
+        return refusal
 
-def headers(now):
-    while accepted and accepted[0] <= now - WINDOW:
-        accepted.popleft()
-    reset = (accepted[0] + WINDOW - now) if accepted else 0.0
-    return {{"x-ratelimit-limit": str(N), "x-ratelimit-remaining": str(max(N - len(accepted), 0)),
-             "x-ratelimit-reset": f"{{max(reset, 0.0):.3f}}"}}
-
-orig_refuse, orig_start = _Handler._refuse, _Handler._start_stream
-
-def refuse(self, rec, anthropic, generation):
-    if generation:
-        now = time.monotonic()
-        with lock:
-            h = headers(now)
-            if len(accepted) >= N:
-                stats["refused"] += 1
-                wait = accepted[0] + WINDOW - now
-                h["Retry-After"] = f"{{max(wait, 0.1):.0f}}"
-                self._send_json(rec, 429, self._error_body(False, "rate_limit_reached_error",
-                                f"Your account request reached organization max RPM: {{N}}, please try again after {{max(wait, 1):.0f}} seconds"), h)
-                return True
-            accepted.append(now)
-            stats["accepted"].append(now)
-            self._rate_headers = headers(now)
-    return orig_refuse(self, rec, anthropic, generation)
-
-def start_stream(self, rec):
-    rec.status = 200
-    self.send_response(200)
-    self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-    self.send_header("Cache-Control", "no-cache")
-    self.send_header("Transfer-Encoding", "chunked")
-    for k, v in getattr(self, "_rate_headers", {{}}).items():
-        self.send_header(k, v)
-    self.end_headers()
-
-_Handler._refuse, _Handler._start_stream = refuse, start_stream
 srv = FakeLLMServer().start()
+srv.gate = CountingGate(rpm=int(sys.argv[1]), window_s=60.0)
 srv.responder = lambda req: "The answer is 4."
 srv.default_pacing = (0.05, 0.01)
 print(srv.base_url, flush=True)
 for line in sys.stdin:
-    with lock:
-        times = list(stats["accepted"])
-        print(stats["refused"], *times, flush=True)
+    print(srv.gate.refused, *srv.gate.admitted, flush=True)
 srv.close()
 """
 

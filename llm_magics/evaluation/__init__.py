@@ -15,7 +15,8 @@ resumable, at the rate limit (issue 14).
 from __future__ import annotations
 
 from llm_magics.evaluation.api import aestimate_eval, aevaluate, aresume_eval, estimate_eval, evaluate, resume_eval
+from llm_magics.evaluation.datasets import DATASETS, load_dataset
 from llm_magics.evaluation.result import EvalResult, PairedResult
 
 __all__ = ["evaluate", "aevaluate", "EvalResult", "PairedResult", "estimate_eval", "aestimate_eval",
-           "resume_eval", "aresume_eval"]
+           "resume_eval", "aresume_eval", "load_dataset", "DATASETS"]

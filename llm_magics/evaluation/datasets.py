@@ -15,7 +15,7 @@ from pathlib import Path
 
 from llm_magics.errors import ConfigurationError
 
-__all__ = ["DATASETS", "dataset_path"]
+__all__ = ["DATASETS", "dataset_path", "load_dataset"]
 
 #: name → file under llm_magics/data/eval/
 DATASETS: dict[str, str] = {
@@ -38,3 +38,11 @@ def dataset_path(name: str) -> Path:
             hint=(hint + " " if hint else "") + "Give a DataFrame, a list of dicts, or a .jsonl/.csv/.json/.parquet path.",
         )
     return Path(__file__).resolve().parent.parent / "data" / "eval" / DATASETS[key]
+
+
+def load_dataset(name: str) -> list[dict[str, object]]:
+    """A shipped dataset's rows as a list of dicts (to look at, filter or extend before evaluating)."""
+    import json
+
+    text = dataset_path(name).read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]

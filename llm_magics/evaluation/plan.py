@@ -165,6 +165,10 @@ async def prepare(
         scorer_spec=_scorer_spec(scorer), scorer_needs_expected=sc.needs_expected, concurrency=concurrency,
     )
     res._scorer = sc
+    offline = [t.label for t in resolved if getattr(t.provider, "offline", False)]
+    if offline:
+        res.notes.append(f"{', '.join(offline)}: answers from the offline demo provider, generated locally, "
+                         "not by a model (for the shipped sets it simulates a model's accuracy).")
     return EvalPlan(res, resolved, sc, prompts, providers, params, wf, jt, notices)
 
 

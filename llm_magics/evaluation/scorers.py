@@ -225,7 +225,7 @@ class NumberScorer(Scorer):
         if got is None or want is None:
             return Score(0.0, normalize(output), "no number in the output")
         ok = math.isclose(got, want, rel_tol=self.rel_tol, abs_tol=0.0)
-        return Score(1.0 if ok else 0.0, repr(got))
+        return Score(1.0 if ok else 0.0, f"{got:.12g}")
 
 
 class ChoiceScorer(Scorer):
