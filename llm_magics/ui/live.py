@@ -8,7 +8,7 @@ Layout "transcript" is one growing column; "grid" puts panes side by side (CSS g
 one group per `PaneOpened.group`. Each pane has a coloured title, streaming text, a "Reasoning"
 accordion (its title counts reasoning tokens and seconds while a thinking model thinks; open it
 to watch) and a status footer. Above the panes: a workflow's step list, updated as steps start
-and finish, and, for a comparison, its metrics table. Below: the totals line (calls, labelled
+and finish, and, for a finished comparison, its metrics table. Below: the totals line (calls, labelled
 tokens, time, cost) and, if something failed, one line saying what (each error text itself is
 shown once, in its pane). Text updates are throttled per pane (`llm_magics.ui.throttle`).
 On `RunFinished` the finished view is shown again in one output together with its static
@@ -42,6 +42,7 @@ from llm_magics.events import (
     RunFinished,
     RunStarted,
     TextDelta,
+    Waiting,
 )
 from llm_magics.fmt import fmt_seconds
 from llm_magics.ui.throttle import DEFAULT_RATE, Scheduler, Throttle
@@ -117,6 +118,8 @@ class Pane:
         self.group = opened.group
         self.status = "streaming"
         self.error: str | None = None
+        #: "waiting for the rate limit: …" while the request is queued (cleared by the first chunk).
+        self.waiting: str | None = None
         self._clock = clock
         self._opened_at = clock()
         self._reasoning_at: float | None = None  # first reasoning chunk
@@ -182,6 +185,7 @@ class Pane:
             if self._text_at is None:
                 self._text_at = now if now is not None else self._clock()
         if delta.text or delta.reasoning:
+            self.waiting = None
             self.throttle.poke()
 
     def thinking_seconds(self, now: float | None = None) -> float | None:
@@ -217,7 +221,9 @@ class Pane:
         if self.status != "streaming":
             return
         elapsed = fmt_seconds(max(0.0, self._clock() - self._opened_at))
-        if self._reasoning_at is not None and self._text_at is None:
+        if self.waiting:
+            label = f"⏳ {self.waiting} · {elapsed}"
+        elif self._reasoning_at is not None and self._text_at is None:
             self.reasoning_box.titles = (self._reasoning_title(),)
             label = f"thinking… ≈{self._reasoning_chunks:,} reasoning tok · {elapsed} (open Reasoning to watch)"
         else:
@@ -227,7 +233,7 @@ class Pane:
     @staticmethod
     def _footer_html(text: str, status: str, detail: str = "") -> str:
         color = _STATUS_COLORS.get(status, "#757575")
-        more = (f'<div style="white-space:pre-wrap;word-break:break-word">{html.escape(detail)}</div>'
+        more = (f'<div style="white-space:pre-wrap;word-break:break-word;line-height:1.35">{html.escape(detail)}</div>'
                 if detail else "")
         return f'<div style="font-size:85%;color:{color}">{html.escape(text)}{more}</div>'
 
@@ -343,6 +349,11 @@ class LiveView:
             self._refresh_summary()
         elif isinstance(event, Notice):
             self._notice(event)
+        elif isinstance(event, Waiting):
+            pane = self.panes.get(event.pane)
+            if pane is not None:
+                pane.waiting = event.text
+                pane.tick()
         elif isinstance(event, RunStarted):
             self.layout = event.layout
             self.kind = event.kind
@@ -398,7 +409,7 @@ class LiveView:
         self.progress_label.value = text
 
     def _refresh_summary(self, final: bool = False) -> None:
-        """The workflow step list (live) or the comparison table (as rows finish, and at the end)."""
+        """The workflow step list (live, as steps start and finish) or the comparison table (at the end)."""
         run = self.run
         if run is None:
             return
@@ -408,7 +419,7 @@ class LiveView:
             self.summary_w.value = summary.step_list_html(run)
             self.summary_w.add_class("llm-steps")
         elif self.kind == "compare" and getattr(run, "rows", None):
-            if not final and not any(r.attempts for r in run.rows):
+            if not final:  # mid-run a row's metrics are not settled: the table comes when the run ends
                 return
             self.summary_w.value = summary.compare_table_html(run)
             self.summary_w.add_class("llm-compare-summary")
