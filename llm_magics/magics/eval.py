@@ -17,8 +17,6 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from llm_magics.events import Event, Notice, Progress, RunFinished, RunStarted
-
 __all__ = ["EvalMagics", "EvalTextView", "main"]
 
 
@@ -40,8 +38,9 @@ class EvalTextView:
         self.out.write(text)
         self.out.flush()
 
-    def __call__(self, event: Event) -> None:
+    def __call__(self, event: Any) -> None:
         from llm_magics.evaluation.render import progress_text
+        from llm_magics.events import Notice, Progress, RunFinished, RunStarted
 
         if isinstance(event, RunStarted):
             self.run = event.run

@@ -10,7 +10,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from llm_magics.evaluation import EvalResult
-from llm_magics.events import Event, Progress
+from llm_magics.events import Event, Progress  # noqa: F401
 from llm_magics.history import export_run, history_runs
 from llm_magics.magics import eval as eval_magic
 
