@@ -4,7 +4,7 @@ The kernel-wide scheduler (`llm_magics.providers.scheduler`, reached as `provide
 HTTP providers) owns concurrency and requests-per-minute for every magic and adapts to 429s and
 the server's rate-limit headers. When a provider has one and the caller gave no `concurrency`,
 the eval adds no limit of its own: it only runs enough workers to keep the scheduler busy (its
-current concurrency cap, else `UNCAPPED_WORKERS`). With an explicit `concurrency=N` (or for a
+current concurrency cap, at least `UNCAPPED_WORKERS`, re-read as the scheduler learns). With an explicit `concurrency=N` (or for a
 provider without a scheduler, e.g. offline) a per-provider semaphore bounds the eval to N
 (default `%llm config concurrency`, else `DEFAULT_CONCURRENCY`); the scheduler still applies below.
 """
@@ -22,8 +22,10 @@ if TYPE_CHECKING:
 __all__ = ["Slots", "DEFAULT_CONCURRENCY", "UNCAPPED_WORKERS", "configured_concurrency"]
 
 DEFAULT_CONCURRENCY = 8
-#: Workers per provider when its scheduler has no concurrency cap (it then paces by rpm only).
+#: Workers per scheduler-owned provider unless its scheduler allows more in flight.
 UNCAPPED_WORKERS = 32
+#: Never more workers than this per provider (each is a small task; this bounds memory).
+MAX_WORKERS = 1024
 
 
 def configured_concurrency() -> int | None:
@@ -54,16 +56,18 @@ class Slots:
         self.limits: dict[str, int] = {}
 
     def limit(self, provider: Provider) -> int:
-        """Calls of this provider the eval keeps in flight (workers, and the semaphore if we own one)."""
+        """Calls of this provider the eval keeps going (workers, and the semaphore if we own one).
+
+        Scheduler-owned: at least `UNCAPPED_WORKERS` (a Kimi account starts at Tier-0's limit of 1
+        until the server announces its tier; the extra workers just wait inside the scheduler),
+        more when the scheduler's cap is higher — read again each time, as it learns.
+        """
         key = provider.name
+        if not self.owns_limit(provider):
+            cap = getattr(_scheduler(provider), "concurrency", None)
+            return min(MAX_WORKERS, max(UNCAPPED_WORKERS, int(cap) if cap else 0))
         if key not in self.limits:
-            sched = _scheduler(provider)
-            if self.requested is None and sched is not None:
-                cap = getattr(sched, "concurrency", None)
-                n = int(cap) if cap else UNCAPPED_WORKERS
-            else:
-                n = self.requested or configured_concurrency() or DEFAULT_CONCURRENCY
-            self.limits[key] = max(1, n)
+            self.limits[key] = max(1, self.requested or configured_concurrency() or DEFAULT_CONCURRENCY)
         return self.limits[key]
 
     def owns_limit(self, provider: Provider) -> bool:

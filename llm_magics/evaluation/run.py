@@ -75,6 +75,8 @@ class _Engine:
         self.sent = 0
         self._saved_warned = False
         self._sink_broken = False
+        self.queue: deque[CallKey] = deque()
+        self.workers: list[asyncio.Future[None]] = []
         from llm_magics.pricing import budget
 
         #: Read once: checking the setting costs a config read, checking spending is cheap.
@@ -201,6 +203,13 @@ class _Engine:
                 self.emit(Notice(f"{exc.message} The eval stops here; resume with `%eval --resume {self.res.id}`.", "error"))
         return self.budget_stop
 
+    def top_up(self) -> None:
+        """Run as many workers as the providers' limits allow now (never more than calls left)."""
+        want = min(len(self.queue), self.slots.workers([t.provider for t in self.plan.targets]))
+        busy = sum(1 for w in self.workers if not w.done())
+        for _ in range(max(0, want - busy)):
+            self.workers.append(asyncio.ensure_future(self.worker(self.queue)))
+
     async def worker(self, queue: deque[CallKey]) -> None:
         while queue:
             if self._budget():
@@ -212,6 +221,8 @@ class _Engine:
             self.record(call)
             self.done += 1
             self.emit(Progress(self.done, self.total, f"{call.target} item {call.item + 1}"))
+            if self.done % 16 == 0:
+                self.top_up()
 
     async def rescore(self) -> int:
         """Score again the calls whose scorer raised (their answers are stored; nothing is re-sent)."""
@@ -232,13 +243,21 @@ class _Engine:
             self.emit(Notice(text, "warning"))
         self.emit(Progress(self.done, self.total, "starting"))
         queue: deque[CallKey] = deque(keys)
-        workers = [asyncio.ensure_future(self.worker(queue))
-                   for _ in range(min(len(queue), self.slots.workers([t.provider for t in self.plan.targets])) or 0)]
+        self.queue = queue
+        workers = self.workers
+        self.top_up()
         try:
             rescored = await self.rescore()
             if rescored:
                 self.emit(Notice(f"Re-scored {rescored} answer{'s' if rescored != 1 else ''} whose scorer had failed (nothing re-sent).", "info"))
-            await asyncio.gather(*workers)
+            while True:  # workers may be added while the run goes (the scheduler learned a higher limit)
+                live = [w for w in workers if not w.done()]
+                if not live:
+                    break
+                await asyncio.wait(live, return_when=asyncio.FIRST_EXCEPTION)
+                for w in workers:
+                    if w.done() and not w.cancelled() and w.exception() is not None:
+                        raise w.exception()  # type: ignore[misc]
         except BaseException as exc:
             for w in workers:
                 w.cancel()

@@ -30,9 +30,11 @@ def test_200_items_3_models_repeat_3(kimi_fake: FakeLLMServer, fail_items) -> No
         "kimi-k2-thinking": lambda i, n: i % 4 != 0 or n == 0,
     })
     fail_items.append(lambda model, i: model == "kimi-k2-turbo-preview" and i in FAILING)
+    kimi_fake.default_pacing = (0.005, 0.0)  # 5 ms to first token, so concurrent calls overlap on the server
     res = evaluate(dataset(200), TEMPLATE, targets=[A, "kimi-k2-turbo-preview", C], scorer="number", repeat=3)
     assert isinstance(res, EvalResult) and res.status == "done" and res.targets == [A, B, C]
     assert len(posts(kimi_fake)) == 1800  # every call sent exactly once; 400s are not retried
+    assert kimi_fake.gate.max_active > 1  # calls ran concurrently (the scheduler learned the announced limit)
     a, b, c = res.summary
 
     assert (a["scored"], a["errors"], a["planned"]) == (600, 0, 600)
