@@ -24,6 +24,7 @@ __all__ = [
     "save",
     "reset_session",
     "first_time",
+    "display_path",
     "request_defaults",
 ]
 
@@ -167,6 +168,19 @@ def reset_session() -> None:
 
 
 _seen: set[str] = set()
+
+
+def display_path(path: Path | str) -> str:
+    """A path as output should show it: under LLM_MAGICS_HOME (when that is set) as
+    `$LLM_MAGICS_HOME/...`, under the user's home as `~/...`. A demo's or a test's temp folder
+    then never ends up in a saved notebook, and nobody's user name does either."""
+    text = str(path)
+    set_home = os.environ.get("LLM_MAGICS_HOME", "").strip()
+    for prefix, name in ((set_home and str(Path(set_home).expanduser()), "$LLM_MAGICS_HOME"),
+                         (os.path.expanduser("~"), "~")):
+        if prefix and (text == prefix or text.startswith(prefix.rstrip(os.sep) + os.sep)):
+            return name + text[len(prefix.rstrip(os.sep)):]
+    return text
 
 
 def first_time(key: str) -> bool:

@@ -39,13 +39,7 @@ def _table() -> Any:
     for name, (value, source) in config.effective().items():
         setting = config.SETTINGS[name]
         rows.append((name, "(not set)" if value is None else value, source, setting.env, setting.help))
-    # Named by its variable when LLM_MAGICS_HOME is set (a demo's temp folder must not end up in a
-    # saved notebook), else with ~ for the home folder.
-    if os.environ.get("LLM_MAGICS_HOME"):
-        where = "$LLM_MAGICS_HOME/config.json"
-    else:
-        path, home = str(config.home() / "config.json"), os.path.expanduser("~")
-        where = "~" + path[len(home):] if path.startswith(home + os.sep) else path
+    where = config.display_path(config.home() / "config.json")  # no temp folder in a saved notebook
     return Table(
         ["setting", "value", "source", "env var", "meaning"], rows,
         title=f"llm-magics settings (precedence: session > environment > saved in {where} > default)",

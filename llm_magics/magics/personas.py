@@ -157,7 +157,9 @@ def _add(argv: list[str], cell: str | None) -> None:
             f"'{persona.name}' is a built-in persona.", hint="Add --force to override it with your own version."
         )
     path = write_user_persona(persona, overwrite=args.force)
-    print(f"Saved {persona.label} to {path}.")
+    from llm_magics.config import display_path
+
+    print(f"Saved {persona.label} to {display_path(path)}.")
     return None
 
 

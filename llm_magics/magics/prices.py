@@ -56,7 +56,9 @@ def prices_table(provider: str | None = None) -> Any:
     if unpriced:
         notes.append(f"— : no published single price known ({', '.join(unpriced)}); costs show — rather than a guess.")
     path = user_prices_path()
-    notes.append(f"Override or add prices in {path}" + (" (loaded)." if cat.user_count else " (not present)."))
+    from llm_magics.config import display_path
+
+    notes.append(f"Override or add prices in {display_path(path)}" + (" (loaded)." if cat.user_count else " (not present)."))
     return Table(["provider", "model", "input", "cached input", "output", "currency", "date", "source", "from"],
                  rows, title="Prices" + (f" — {name}" if name else ""), note=" ".join(notes))
 

@@ -86,8 +86,9 @@ class EvalView:
             self.run = event.run
             self.title_w.value = f"<b>{html.escape(event.title)}</b>"
         elif isinstance(event, Notice):
-            color = _NOTICE_COLORS.get(event.level, "#1565c0")
-            line = widgets.HTML(f'<div style="color:{color};font-size:90%">{html.escape(event.text)}</div>')
+            from llm_magics.ui.live import notice_html
+
+            line = widgets.HTML(notice_html(event.text, event.level))  # one look for notices in every view
             line.add_class("llm-notice")
             self.notices.children = (*self.notices.children, line)
         elif isinstance(event, RunFinished):
