@@ -45,9 +45,9 @@ def test_event_without_data_is_not_dispatched_and_unterminated_is_discarded() ->
 def test_crlf_split_across_reads_is_one_line_break() -> None:
     d = SSEDecoder()
     assert d.feed(b"data: a\r") == []
-    assert d.feed(b"\n") == []
-    assert d.feed(b"\r") == []
-    assert d.feed(b"\ndata: b\n\n") == [SSEvent("a"), SSEvent("b")]
+    assert d.feed(b"\n") == []  # the LF completes the CRLF: not a second (blank) line
+    assert d.feed(b"\r") == [SSEvent("a")]  # a CR is a whole line break: dispatched at once
+    assert d.feed(b"\ndata: b\n\n") == [SSEvent("b")]
 
 
 def test_utf8_sequence_split_across_reads() -> None:

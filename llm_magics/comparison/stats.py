@@ -143,8 +143,14 @@ def _fmt_value(metric: str, x: float) -> str:
     return f"{x:.0f} tok"
 
 
+def _unit(text: str) -> str:
+    """'0.31 s' → 's', '171 tok/s' → 'tok/s'; '' for a bare number (cost)."""
+    return text.rsplit(" ", 1)[1] if " " in text else ""
+
+
 def fmt_metric(metric: str, stat: Stat | None, *, unit: bool = True) -> str:
-    """'0.31 s', or with repeats '0.31 s (0.29–0.35)'; '—' when missing."""
+    """'0.31 s', or with repeats '0.31 s (0.29–0.35 s)' (the unit once when min and max share it;
+    none with ``unit=False``); '—' when missing."""
     if stat is None:
         return "—"
     main = _fmt_value(metric, stat.median)
@@ -153,7 +159,7 @@ def fmt_metric(metric: str, stat: Stat | None, *, unit: bool = True) -> str:
     if stat.n > 1:
         lo, hi = (_fmt_value(metric, v) for v in (stat.min, stat.max))
         if lo != hi:
-            if not unit or lo.rsplit(" ", 1)[1] == hi.rsplit(" ", 1)[1]:
+            if not unit or _unit(lo) == _unit(hi):
                 lo = lo.rsplit(" ", 1)[0]
                 hi = hi if unit else hi.rsplit(" ", 1)[0]
             main += f" ({lo}–{hi})"

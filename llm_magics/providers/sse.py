@@ -52,7 +52,7 @@ class SSEDecoder:
     ([], [SSEvent(event='message', data='a', id='', retry=None)])
     """
 
-    __slots__ = ("_buf", "_data", "_event", "_last_id", "_retry", "_started")
+    __slots__ = ("_buf", "_data", "_event", "_last_id", "_retry", "_started", "_skip_lf")
 
     def __init__(self) -> None:
         self._buf = b""
@@ -61,6 +61,7 @@ class SSEDecoder:
         self._last_id = ""
         self._retry: int | None = None
         self._started = False
+        self._skip_lf = False  # the last read ended with CR: an LF starting the next one is its pair
 
     def feed(self, chunk: bytes) -> list[SSEvent]:
         buf = self._buf + chunk if self._buf else chunk
@@ -71,13 +72,17 @@ class SSEDecoder:
             self._started = True
             if buf.startswith(_BOM):
                 buf = buf[3:]
-        hold = b""
+        if self._skip_lf and buf:
+            self._skip_lf = False
+            if buf[:1] == b"\n":  # the second half of a CRLF split across reads
+                buf = buf[1:]
         if b"\r" in buf:
-            if buf[-1:] == b"\r":  # may be the first half of a CRLF split across reads
-                buf, hold = buf[:-1], b"\r"
+            # a CR ends its line at once (no waiting for the next read): an event whose blank line
+            # is a lone CR is dispatched now, and an LF that follows in the next read is skipped
+            self._skip_lf = buf[-1:] == b"\r"
             buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = buf.split(b"\n")
-        self._buf = lines.pop() + hold
+        self._buf = lines.pop()
         if not lines:
             return []
         return self._lines(lines)
@@ -126,6 +131,7 @@ class SSEDecoder:
         self._buf = b""
         self._data = []
         self._event = b""
+        self._skip_lf = False
         return []
 
     @property
