@@ -127,6 +127,11 @@ async def resolve_targets(
         if not model:
             raise ConfigurationError(f"Target '{given}' names no model and {prov.name} has no default model.",
                                      hint=f"Write it as {prov.name}:MODEL_ID.")
+        spec = getattr(prov, "spec", None)
+        if spec is not None and getattr(spec, "needs_key", False) and prov.key is None:
+            env = " or ".join(getattr(spec, "key_env", ()) or ()) or "its key variable"
+            raise ConfigurationError(f"No key for {prov.name} (target '{given}'); nothing was sent.",
+                                     hint=f"Add one with `%llm keys add {prov.name}` or set {env}.")
         label = label_of(prov.name, model)
         if any(o.label == label for o in out):
             raise ConfigurationError(f"Target '{label}' is given twice.", hint="Use repeat=K to run the same model several times.")

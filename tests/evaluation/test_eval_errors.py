@@ -54,6 +54,11 @@ def test_unknown_target_model_and_provider(kimi_fake: FakeLLMServer) -> None:
     _fails(kimi_fake, "given twice", targets=[T[0], "kimi-k2-0905-preview"])
 
 
+def test_a_provider_without_a_key(kimi_fake: FakeLLMServer) -> None:
+    err = _fails(kimi_fake, "No key for openai", targets=[T[0], "openai:gpt-4o-mini"])
+    assert err.hint and "%llm keys add openai" in err.hint
+
+
 def test_judge_scorer_without_a_judge_and_a_judge_without_the_scorer(kimi_fake: FakeLLMServer) -> None:
     _fails(kimi_fake, "needs a judge model: --judge TARGET", scorer="judge")
     _fails(kimi_fake, "does not use a judge", judge="kimi:kimi-k2.6")
