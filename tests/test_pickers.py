@@ -63,7 +63,7 @@ def test_discuss_magic_uses_the_picker_selection() -> None:
     """The full path: two clicked cards → `%%discuss` without --personas runs exactly those two."""
     from IPython.core.interactiveshell import InteractiveShell
 
-    discussion = pytest.importorskip("llm_magics.discussion.api")
+    import llm_magics.discussion.api as discussion  # an import error must fail, not skip
     picker = PersonaPicker()
     picker.card("Quinn").button.click()
     picker.card("Sasha").button.click()
