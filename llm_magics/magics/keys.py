@@ -101,7 +101,9 @@ def _list() -> Any:
     from llm_magics.magics.table import Table, show
 
     stored = keys.list_keys()
-    where = "the OS keyring" if keys.keyring_in_use() else f"{keys.db_path()} (mode 0600)"
+    from llm_magics.config import display_path
+
+    where = "the OS keyring" if keys.keyring_in_use() else f"{display_path(keys.db_path())} (mode 0600)"
     if not stored:
         print("No stored keys. Add one with `%llm keys add PROVIDER` (the key is asked for at a hidden prompt).")
         return None
