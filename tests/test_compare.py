@@ -183,7 +183,7 @@ def test_round_trip_json_markdown_html() -> None:
     assert all(r.finish_reason == "length" for r in comp.rows if r.ok)  # max_tokens reached the provider
     md = comp.to_markdown()
     assert md.startswith("## Compare: Compare <b>this</b> & that")
-    assert "| target | TTFT | latency | out tok | reasoning tok | tok/s | cost/run | finish | notes |" in md
+    assert "| target | TTFT | latency | output tok | reasoning tok | tok/s | cost/run | finish | notes |" in md
     assert "### kimi-k2-thinking" in md and "<details><summary>Reasoning</summary>" in md
     assert "Did you mean: kimi-k2-turbo-preview" in md
     html = comp._repr_html_()

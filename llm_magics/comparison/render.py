@@ -15,9 +15,11 @@ from llm_magics.comparison.stats import METRICS, fmt_metric
 if TYPE_CHECKING:
     from llm_magics.comparison.api import Comparison, TargetResult
 
-__all__ = ["text_table", "to_text", "to_html", "to_markdown", "HEADERS"]
+__all__ = ["text_table", "table_html", "to_text", "to_html", "to_markdown", "HEADERS"]
 
-HEADERS = ("target", "TTFT", "latency", "out tok", "reasoning tok", "tok/s", "cost/run", "finish", "notes")
+HEADERS = ("target", "TTFT", "latency", "output tok", "reasoning tok", "tok/s", "cost/run", "finish", "notes")
+#: Columns holding text (left-aligned); every other column is a number (right-aligned).
+_TEXT_COLUMNS = frozenset({"target", "finish", "notes"})
 _MARKED = ("ttft", "latency", "tokens_per_s")
 _COLUMNS = ("ttft", "latency", "output_tokens", "reasoning_tokens", "tokens_per_s")
 
@@ -116,7 +118,10 @@ def text_table(comp: Comparison) -> str:
     widths[-1] = min(widths[-1], 80)
 
     def line(r: list[str]) -> str:
-        return "  ".join(r[c][: widths[c]].ljust(widths[c]) for c in range(len(r))).rstrip()
+        return "  ".join(
+            r[c][: widths[c]].ljust(widths[c]) if HEADERS[c] in _TEXT_COLUMNS else r[c].rjust(widths[c])
+            for c in range(len(r))
+        ).rstrip()
 
     out = [line(table[0]), "  ".join("─" * w for w in widths)]
     out += [line(r) for r in rows]
@@ -140,10 +145,14 @@ def _md_cell(text: str) -> str:
 
 
 def to_markdown(comp: Comparison) -> str:
-    quoted = "\n".join("> " + ln for ln in comp.prompt.strip().splitlines())
+    prompt = comp.prompt.strip()
+    if len(prompt) > 600:  # a long prompt is not repeated in full in the saved notebook (comp.prompt has it)
+        cut = prompt[:600].rsplit(None, 1)[0]
+        prompt = cut + f"… *({len(prompt[len(cut):].split()):,} more words; the full prompt is `comp.prompt`)*"
+    quoted = "\n".join("> " + ln for ln in prompt.splitlines())
     out = [f"## Compare: {comp.title}", "", quoted, "", f"_{_header_line(comp)} · run `{comp.id}`_", ""]
     out.append("| " + " | ".join(HEADERS) + " |")
-    out.append("|" + "|".join(["---"] + ["---:"] * 6 + ["---", "---"]) + "|")
+    out.append("|" + "|".join("---" if h in _TEXT_COLUMNS else "---:" for h in HEADERS) + "|")
     for cells in _cells(comp):
         shown = [f"**{_md_cell(t)}**" if b else _md_cell(t) for t, b in cells]
         out.append("| " + " | ".join(shown) + " |")
@@ -164,17 +173,39 @@ def to_markdown(comp: Comparison) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def to_html(comp: Comparison) -> str:
+def _align(header: str) -> str:
+    return "text-align:left" if header in _TEXT_COLUMNS else "text-align:right;font-variant-numeric:tabular-nums"
+
+
+def table_html(comp: Comparison, *, errors_in_panes: bool = False) -> str:
+    """The metrics table alone (text left, numbers right, best values marked): `.llm-compare-table`.
+
+    `errors_in_panes`: the live view shows each error in its target's pane, so a failed row's
+    notes point there instead of repeating the error.
+    """
     e = html.escape
-    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{e(h)}</th>" for h in HEADERS)
+    head = "".join(f"<th style='{_align(h)};padding:2px 8px'>{e(h)}</th>" for h in HEADERS)
     body = []
     for row, cells in zip(comp.rows, _cells(comp)):
+        if errors_in_panes and not row.ok:
+            cells[HEADERS.index("notes")] = ("see its pane for the error", False)
         tds = []
-        for t, b in cells:
-            style = "padding:2px 8px;" + ("font-weight:bold;background:rgba(46,160,67,.15);" if b else "")
+        for h, (t, b) in zip(HEADERS, cells):
+            style = f"{_align(h)};padding:2px 8px;" + ("font-weight:bold;background:rgba(46,160,67,.15);" if b else "")
             tds.append(f"<td style='{style}'>{e(t)}</td>")
         color = "" if row.ok else " style='color:#b42318'"
         body.append(f"<tr{color}>{''.join(tds)}</tr>")
+    note = ""
+    if sum(r.ok for r in comp.rows) > 1:
+        note = "<div style='opacity:.7;font-size:85%'>bold = best (lowest TTFT and latency, highest tok/s)</div>"
+    return (
+        f"<table class='llm-compare-table' style='border-collapse:collapse;margin:6px 0'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>{note}"
+    )
+
+
+def to_html(comp: Comparison) -> str:
+    e = html.escape
     panes = []
     for row in comp.rows:
         reasoning = (
@@ -193,8 +224,7 @@ def to_html(comp: Comparison) -> str:
     return (
         f"<div class='llm-magics-compare'><div><b>Compare</b> {e(comp.title)} "
         f"<span style='opacity:.7'>{e(_header_line(comp))} · run {e(comp.id)}</span></div>"
-        f"<table style='border-collapse:collapse;margin:6px 0'><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>"
+        f"{table_html(comp)}"
         "<div style='display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:8px'>"
         f"{''.join(panes)}</div></div>"
     )

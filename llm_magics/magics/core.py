@@ -95,19 +95,19 @@ class LLMMagics(Magics):
 
     llm.__doc__ = _LLM_HELP
 
-    @magic_arguments()
+    @magic_arguments(name="%discuss")  # IPython prefixes one '%': the usage line reads %%discuss
     @argument("--personas", "-p", default=None, help='comma-separated names or roles, each optionally @provider:model, e.g. "Noor Okafor@kimi:kimi-k2.6, Sasha@kimi-k2-thinking, Avery"; default: the picker selection (with its models), else all six')
-    @argument("--mode", "-m", default="sequential", choices=["sequential", "parallel", "consensus"], help="how the personas take turns")
-    @argument("--rounds", "-r", type=int, default=None, help="passes (sequential) or debate rounds (parallel/consensus)")
-    @argument("--aggregator", default=None, choices=["synthesize", "vote", "rank"], help="consensus: how the final answer is formed (default synthesize)")
-    @argument("--chair", default=None, help="persona who writes the summary/synthesis, optionally NAME@provider:model (flagged when it also spoke)")
+    @argument("--mode", "-m", default="sequential", choices=["sequential", "parallel", "consensus"], metavar="MODE", help="sequential, parallel or consensus: how the personas take turns (default: %(default)s)")
+    @argument("--rounds", "-r", type=int, default=None, metavar="N", help="passes (sequential) or debate rounds (parallel/consensus); at least 1 (default: 1, or 3 for consensus)")
+    @argument("--aggregator", default=None, choices=["synthesize", "vote", "rank"], metavar="HOW", help="consensus: synthesize, vote or rank — how the final answer is formed (default: synthesize)")
+    @argument("--chair", default=None, metavar="PERSONA", help="persona who writes the summary/synthesis, optionally NAME@provider:model (flagged when it also spoke; default: the first persona)")
     @argument("--baselines", action="store_true", help="consensus/parallel: also report the independent first answers, their majority vote, agreement, flips and the token multiple")
     @argument("--seed", type=int, default=None, help="seed for the anonymous labels and per-judge answer orders (vote/rank); random when omitted, always recorded")
-    @argument("--temperature", "-t", type=float, default=None, help="sampling temperature")
-    @argument("--max-tokens", type=int, default=None, help="cap on tokens per answer")
-    @argument("--provider", "-P", default=None, help="provider name (see PROVIDERS); default from %%llm config")
-    @argument("--model", "-M", default=None, help="model ID")
-    @argument("--out", "-o", default=None, help="store the Transcript in this variable")
+    @argument("--temperature", "-t", type=float, default=None, metavar="T", help="sampling temperature (default: %%llm config temperature, else the model's)")
+    @argument("--max-tokens", type=int, default=None, metavar="N", help="cap on tokens per answer (default: %%llm config max_tokens, else the model's)")
+    @argument("--provider", "-P", default=None, metavar="P", help="provider name, see PROVIDERS (default: %%llm config provider, else kimi when a Kimi key is found, else offline)")
+    @argument("--model", "-M", default=None, metavar="M", help="model ID, see %%llm models (default: %%llm config model, else the provider's default)")
+    @argument("--out", "-o", default=None, metavar="VAR", help="also store the Transcript in this variable (it is always in %%llm history)")
     @argument("--estimate", action="store_true", help="show the number of calls, prompt tokens and cost range; send no chat request")
     @argument("--thinking", default=None, choices=["on", "off"], help="Kimi thinking models: turn thinking on or off (kimi-k2.6, kimi-k2.5)")
     @argument("--interpolate", action="store_true", help="expand {variables} from the namespace in the topic")
@@ -118,14 +118,14 @@ class LLMMagics(Magics):
         args = parse_argstring(self.discuss, line)
         return _call("llm_magics.magics.discuss", "%%discuss", self.shell, args, cell, local_ns)
 
-    @magic_arguments()
-    @argument("name", nargs="?", default=None, help="a built-in workflow (see %%llm workflows); omit to give a YAML spec in the cell")
-    @argument("--provider", "-P", default=None, help="provider name; default from %%llm config")
-    @argument("--model", "-M", default=None, help="model ID")
-    @argument("--out", "-o", default=None, help="store the WorkflowRun in this variable")
+    @magic_arguments(name="%workflow")  # usage line: %%workflow
+    @argument("name", nargs="?", default=None, metavar="NAME", help="a workflow from %%llm workflows; omit it to write a YAML spec in the cell")
+    @argument("--provider", "-P", default=None, metavar="P", help="provider name (default: the spec's, else %%llm config provider, else kimi with a key, else offline)")
+    @argument("--model", "-M", default=None, metavar="M", help="model ID, checked before any step runs (default: the spec's, else the provider's default)")
+    @argument("--out", "-o", default=None, metavar="VAR", help="also store the WorkflowRun in this variable (it is always in %%llm history)")
+    @argument("--resume", default=None, metavar="RUN_ID", help="re-run only the failed, skipped and pending steps of RUN_ID (as a line magic: %%workflow --resume RUN_ID)")
     @argument("--estimate", action="store_true", help="show the number of calls, prompt tokens and cost range; send no chat request")
     @argument("--thinking", default=None, choices=["on", "off"], help="Kimi thinking models: turn thinking on or off (kimi-k2.6, kimi-k2.5)")
-    @argument("--resume", default=None, metavar="RUN_ID", help="re-run only the failed and pending steps of RUN_ID (as a line magic: %%workflow --resume RUN_ID)")
     @line_cell_magic
     def workflow(self, line: str, cell: str | None = None) -> Any:
         """Run a multi-step workflow: the cell is its input (with NAME) or its YAML spec.
@@ -136,12 +136,12 @@ class LLMMagics(Magics):
         args = parse_argstring(self.workflow, line)
         return _call("llm_magics.magics.workflow", "%%workflow", self.shell, args, cell or "")
 
-    @magic_arguments()
-    @argument("targets", nargs="*", help="provider:model or a model ID of the default provider")
-    @argument("--repeat", "-n", type=int, default=1, help="runs per target; median and spread shown")
-    @argument("--temperature", "-t", type=float, default=None, help="sampling temperature")
-    @argument("--max-tokens", type=int, default=None, help="cap on tokens per answer")
-    @argument("--out", "-o", default=None, help="store the Comparison in this variable")
+    @magic_arguments(name="%compare")  # usage line: %%compare
+    @argument("targets", nargs="*", metavar="TARGET", help="provider:model, a model ID of the default provider, or a provider name (its default model)")
+    @argument("--repeat", "-n", type=int, default=1, metavar="N", help="runs per target; the table shows the median and the min–max spread (default: %(default)s)")
+    @argument("--temperature", "-t", type=float, default=None, metavar="T", help="sampling temperature (default: %%llm config temperature, else the model's)")
+    @argument("--max-tokens", type=int, default=None, metavar="N", help="cap on tokens per answer (default: %%llm config max_tokens, else the model's)")
+    @argument("--out", "-o", default=None, metavar="VAR", help="also store the Comparison in this variable (it is always in %%llm history)")
     @argument("--estimate", action="store_true", help="show the number of calls, prompt tokens and cost range; send no chat request")
     @argument("--thinking", default=None, choices=["on", "off"], help="Kimi thinking models: turn thinking on or off (kimi-k2.6, kimi-k2.5)")
     @cell_magic
@@ -155,3 +155,7 @@ class LLMMagics(Magics):
 
 def register(ipython: Any) -> None:
     ipython.register_magics(LLMMagics)
+    if getattr(ipython, "pt_app", None) is not None:  # terminal IPython: Markdown/YAML cell bodies
+        from llm_magics.magics.highlight import register_terminal_lexers
+
+        register_terminal_lexers(ipython)
