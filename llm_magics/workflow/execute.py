@@ -273,7 +273,6 @@ class _Executor:
                 + (f" ({len(skipped)} dependent step(s) skipped)" if skipped else "")
                 + f". Finished outputs are kept. {resume_hint(run.id)}"
             )
-            self.emit(Notice(run.error, "error"))
         else:
             run.status, run.error = "done", None
         self.save()
@@ -313,7 +312,7 @@ async def execute(
     ex.save()
     ex.emit(RunStarted(kind="workflow", run=run, title=_run_title(run, spec), layout="grid"))
     for text in notices or ():
-        ex.emit(Notice(text, "warning"))
+        ex.emit(Notice(text, "info", once=True))
     return await ex.execute()
 
 
