@@ -24,8 +24,8 @@ fi
 
 source .ci/_venv.sh
 pip_install -U pip
-echo "::: installing llm-magics[test,bench]"
-pip_install -e '.[test,bench]'
+echo "::: installing llm-magics[test,bench,eval]"
+pip_install -e '.[test,bench,eval]'
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 export PYTHONDONTWRITEBYTECODE=1
