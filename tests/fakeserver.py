@@ -58,6 +58,10 @@ Interface (attributes may be changed by a test at any time)
                     with that error shape, quoting the caller's key
     black_hole      True → requests are read and never answered (until the server closes)
     trickle_s       seconds → streamed requests get headers, then only ``: keep-alive`` comments
+    canned          {"POST /v1/chat/completions": tests._fakecanned.load("litellm/chat-invalid-model"), …}:
+                    that method + path (query ignored; "… MODEL" after the path: only for that
+                    model) gets a real server's recorded response bytes (tests/fixtures/interop/),
+                    then the connection closes
     reset()         clears requests, queued failures and every switch below.
 
 Stream switches (apply to every streamed response while set)
@@ -99,6 +103,7 @@ from typing import Any
 
 import pytest
 
+from tests._fakecanned import Canned, pick, replay
 from tests._fakelimits import RateGate, black_hole, echo_key, trickle
 from tests._fakewire import (
     DEFAULT_MESSAGES,
@@ -195,6 +200,7 @@ class FakeLLMServer:
         self.echo_key_shape: str | None = None
         self.black_hole = False
         self.trickle_s: float | None = None
+        self.canned: dict[str, Canned] = {}
         self._release.clear()
 
     def fail_next(
@@ -352,6 +358,10 @@ class _Handler(BaseHTTPRequestHandler):
             anthropic = "anthropic-version" in rec.headers or "x-api-key" in rec.headers
             if self.server_ref.black_hole:
                 black_hole(self.server_ref._stop)
+            canned = pick(self.server_ref.canned, "GET", path, None)
+            if canned is not None:
+                replay(self, rec, canned, self.server_ref._stop)
+                return
                 self.close_connection = True
                 return
             if self.server_ref.echo_key_shape and path in ("/v1/models", "/models"):
@@ -387,6 +397,10 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _Abort()
             if self.server_ref.black_hole:
                 black_hole(self.server_ref._stop)
+            canned = pick(self.server_ref.canned, "POST", path, rec.json)
+            if canned is not None:
+                replay(self, rec, canned, self.server_ref._stop)
+                return
                 raise _Abort()
             if path in ("/v1/chat/completions", "/chat/completions"):
                 self._chat(rec, anthropic=False)

@@ -121,6 +121,24 @@ def _plan(targets: Sequence[Target] | str, providers: _Providers) -> tuple[list[
     return plans, notice
 
 
+async def _resolve_models(plans: list[_Plan]) -> None:
+    """A target given as a bare provider runs the model that provider picks (its default model, or
+    an OpenAI-compatible server's first one): the row names it instead of '?'. A provider that cannot
+    say (server down, no models) fails its row alone."""
+    for plan in plans:
+        if plan.model or plan.provider is None or plan.setup_error is not None:
+            continue
+        try:
+            plan.model = await plan.provider.aresolve_model(None)
+        except Exception as exc:
+            plan.setup_error = exc
+            continue
+        row = plan.row
+        if row.target.endswith(":None"):  # a Provider instance given as the target
+            row.target = f"{row.provider}:{plan.model}"
+        row.model = plan.model
+
+
 def _error_attempt(exc: BaseException, attempt: Attempt | None = None) -> Attempt:
     a = attempt or Attempt()
     if isinstance(exc, LLMError):
@@ -335,6 +353,7 @@ async def run_comparison(
     providers = _Providers()
     try:
         plans, notice = _plan(targets, providers)
+        await _resolve_models(plans)
         params: dict[str, Any] = {}
         if temperature is not None:
             params["temperature"] = temperature

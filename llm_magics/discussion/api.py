@@ -494,7 +494,13 @@ async def adiscuss(
         chair_p = get_persona(chair)
     notices: list[str] = []
     prov, owned = _resolve_provider(provider, model, notices)
-    bindings = Bindings(prov, prov.resolve_model(model))
+    try:  # one rule with streams, workflows and compare: an OpenAI-compatible server's first model
+        default_model = await prov.aresolve_model(model)
+    except BaseException:
+        if owned:
+            await prov.aclose()
+        raise
+    bindings = Bindings(prov, default_model)
     try:
         model_id = bindings.default.model
         # Every target is checked (key, model list) before the first chat request.

@@ -89,7 +89,7 @@ class Bindings:
                 f"{who}@{target}: no API key for {spec.title}.",
                 hint=f"Add one with `%llm keys add {spec.name}`" + (f" or set {env}" if env else "") + ".",
             )
-        model_id = provider.resolve_model(model)
+        model_id = await provider.aresolve_model(model)
         listed = await self._models(provider)
         if listed.ids and model_id not in listed.ids:
             hints: list[str] = []

@@ -167,6 +167,27 @@ def plan_compare(prompt: str, targets: Sequence[str], *, repeat: int, max_tokens
     return calls
 
 
+async def _planned(planner: Callable[[_Providers], list[PlannedCall]], providers: _Providers) -> list[PlannedCall]:
+    """The planner's calls. A provider that takes its model from the server when none is given (an
+    OpenAI-compatible server's first model, as the run does) learns it first, then the plan is made again."""
+    from llm_magics.errors import ConfigurationError, LLMError
+
+    primed: set[int] = set()
+    while True:
+        try:
+            return planner(providers)
+        except ConfigurationError:
+            fresh = [p for p in providers._by_name.values() if id(p) not in primed]
+            if not fresh:
+                raise
+            for p in fresh:
+                primed.add(id(p))
+                try:
+                    await p.aresolve_model(None)
+                except LLMError:
+                    pass
+
+
 def gate(planner: Callable[[_Providers], list[PlannedCall]], *, estimate: bool, provider: str | None = None,
          model: str | None = None, options: dict[str, Any] | None = None) -> Estimate | None:
     """`--estimate`: return the Estimate to show (the caller sends nothing). Otherwise, with a budget
@@ -181,7 +202,7 @@ def gate(planner: Callable[[_Providers], list[PlannedCall]], *, estimate: bool, 
     async def go() -> Estimate:
         providers = _Providers(provider, model, options)
         try:
-            calls = planner(providers)
+            calls = await _planned(planner, providers)
             return await aestimate_run(calls, use_tokenizer=estimate)
         finally:
             await providers.aclose()

@@ -22,6 +22,7 @@ from llm_magics.providers.http import (
     ended_early,
 )
 from llm_magics.providers.registry import PROVIDERS
+from llm_magics.providers.sse import SSEvent
 from llm_magics.providers.base import Chunk, Completion, Message, ModelInfo, Usage
 
 __all__ = ["AnthropicProvider", "ANTHROPIC_VERSION"]
@@ -81,6 +82,7 @@ class AnthropicProvider(HTTPProvider):
         reasoning: list[str] = []
         usage: dict[str, Any] = {}
         stop: str | None = None
+        served: str | None = None
         finished = False
         loads = json.loads
         async with self._stream_errors(chosen, text, reasoning):
@@ -105,6 +107,7 @@ class AnthropicProvider(HTTPProvider):
                         yield Chunk("", delta["thinking"])
                 elif kind == "message_start":
                     usage.update((obj.get("message") or {}).get("usage") or {})
+                    served = (obj.get("message") or {}).get("model") or served
                 elif kind == "message_delta":
                     usage.update(obj.get("usage") or {})  # cumulative counts: the latest wins
                     stop = (obj.get("delta") or {}).get("stop_reason") or stop
@@ -115,7 +118,33 @@ class AnthropicProvider(HTTPProvider):
                     raise self._error(None, obj)
         if not finished:
             raise ended_early(self.name, self.host, "".join(text), "".join(reasoning))
-        yield Chunk("", "", _STOP.get(stop or "end_turn", stop), _usage(usage) if usage else None)
+        yield Chunk("", "", _STOP.get(stop or "end_turn", stop), _usage(usage) if usage else None,
+                    str(served) if served else None)
+
+    def _answer_as_events(self, raw: bytes) -> list[SSEvent] | None:
+        """A whole Messages answer sent to a streamed request (LiteLLM does this for mock_response
+        models) → the named events a stream of it would have had."""
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(obj, dict) or obj.get("type") != "message" or not isinstance(obj.get("content"), list):
+            return None
+        usage: dict[str, Any] = obj["usage"] if isinstance(obj.get("usage"), dict) else {}
+        events: list[tuple[str, dict[str, Any]]] = [("message_start", {"type": "message_start",
+                                     "message": {"model": obj.get("model"), "usage": usage}})]
+        for block in obj["content"]:
+            if isinstance(block, dict) and block.get("type") == "thinking" and block.get("thinking"):
+                delta: dict[str, Any] = {"type": "thinking_delta", "thinking": block["thinking"]}
+            elif isinstance(block, dict) and block.get("type") == "text" and block.get("text"):
+                delta = {"type": "text_delta", "text": block["text"]}
+            else:
+                continue
+            events.append(("content_block_delta", {"type": "content_block_delta", "delta": delta}))
+        events.append(("message_delta", {"type": "message_delta", "usage": usage,
+                                         "delta": {"stop_reason": obj.get("stop_reason") or "end_turn"}}))
+        events.append(("message_stop", {"type": "message_stop"}))
+        return [SSEvent(json.dumps(data), name) for name, data in events]
 
     async def complete(
         self, messages: Sequence[Message], *, model: str | None = None, **params: Any
@@ -132,7 +161,7 @@ class AnthropicProvider(HTTPProvider):
         stop = obj.get("stop_reason")
         usage = _usage(obj["usage"]) if isinstance(obj.get("usage"), dict) else None
         return Completion(
-            text=text, model=str(obj.get("model") or chosen), reasoning=think,
+            text=text, model=chosen, served_model=str(obj["model"]) if obj.get("model") else None, reasoning=think,
             finish_reason=_STOP.get(stop, stop) if stop else None,
             usage=usage, ttft_s=latency, latency_s=latency, provider=self.name,
             cost=self.price(chosen, usage),

@@ -175,10 +175,16 @@ class Chunk:
     reasoning: str = ""
     finish_reason: str | None = None
     usage: Usage | None = None
+    #: The model ID the server says answered (last chunk only; None when it does not say).
+    model: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Completion:
+    """One answer. `model` is the ID asked for (what prices and tables use), `served_model` the ID
+    the server says answered (an alias resolved, a dated version; None when it does not say) —
+    the same rule for `complete()` and for a collected stream."""
+
     text: str
     model: str
     reasoning: str = ""
@@ -189,6 +195,7 @@ class Completion:
     provider: str | None = None
     #: Unknown until the layer above prices it (see `Pricer`); never a guess.
     cost: Cost = field(default_factory=Cost)
+    served_model: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -211,6 +218,8 @@ class ModelInfo:
     created: int | None = None
     owned_by: str | None = None
     context_length: int | None = None
+    #: Set when this ID is another name the server accepts for `alias_of` (llama-server ``aliases``).
+    alias_of: str | None = None
 
 
 @dataclass(slots=True)
@@ -240,7 +249,8 @@ class CheckReport:
 class StreamCollector:
     """Folds chunks into a `Completion` and times TTFT/latency; shared by every provider."""
 
-    __slots__ = ("model", "provider", "pricer", "_t0", "_ttft", "_text", "_reasoning", "finish_reason", "usage")
+    __slots__ = ("model", "provider", "pricer", "_t0", "_ttft", "_text", "_reasoning", "finish_reason", "usage",
+                 "served_model")
 
     def __init__(self, model: str, provider: str | None = None, pricer: Pricer | None = None) -> None:
         self.model = model
@@ -253,6 +263,7 @@ class StreamCollector:
         self._reasoning: list[str] = []
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
+        self.served_model: str | None = None
 
     def add(self, chunk: Chunk) -> None:
         if self._ttft is None and (chunk.text or chunk.reasoning):
@@ -265,6 +276,8 @@ class StreamCollector:
             self.finish_reason = chunk.finish_reason
         if chunk.usage is not None:
             self.usage = chunk.usage
+        if chunk.model:
+            self.served_model = chunk.model
 
     @property
     def text(self) -> str:
@@ -289,6 +302,7 @@ class StreamCollector:
             latency_s=time.perf_counter() - self._t0,
             provider=self.provider,
             cost=self.pricer(self.model, self.usage) if self.pricer is not None else Cost(),
+            served_model=self.served_model,
         )
 
 
@@ -334,6 +348,12 @@ class Provider(ABC):
                 hint="Pass model=... (or --model), or set LLM_MAGICS_MODEL.",
             )
         return chosen
+
+    async def aresolve_model(self, model: str | None = None) -> str:
+        """The model a call with `model` uses: one rule for streams, `complete`, discussions,
+        workflows and comparisons. Here: `resolve_model`; an OpenAI-compatible server with no model
+        configured uses the first ID its ``/models`` lists."""
+        return self.resolve_model(model)
 
     @abstractmethod
     def stream(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -99,25 +100,67 @@ _OVERLOAD_TYPES = {"engine_overloaded_error", "overloaded_error"}
 _FILTER_TYPES = {"content_filter", "content_filter_error"}
 
 
-def _parse_error_body(body: bytes | str | Mapping[str, Any] | None) -> tuple[str | None, str]:
-    """(error.type, error.message) from any provider's error body; raw text when not JSON.
-    Both are server text: callers pass them through `quote_server` before any message uses them."""
+def _parse_error_body(body: bytes | str | Mapping[str, Any] | None) -> tuple[str | None, str, str | None]:
+    """(error.type, error.message, error.code) from any provider's error body; raw text when not JSON.
+    All are server text: callers pass them through `quote_server` before any message uses them.
+
+    Shapes: OpenAI/Moonshot/LiteLLM ``{"error": {"message", "type", "code"}}``, Anthropic
+    ``{"type": "error", "error": {…}}``, vLLM ``{"object": "error", "message", "type", "code"}``,
+    FastAPI (llama-cpp-python, LiteLLM routes) ``{"detail": "…"}`` or ``{"detail": [{"loc", "msg"}]}``.
+    """
     obj: Any = body
     if isinstance(body, (bytes, str)):
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         try:
             obj = json.loads(text) if text.strip() else None
         except ValueError:
-            return None, text.strip()
+            return None, text.strip(), None
     if isinstance(obj, Mapping):
         err = obj.get("error", obj)
         if isinstance(err, Mapping):
             etype = err.get("type") or err.get("code") or obj.get("type")
-            msg = err.get("message") or ""
-            return (str(etype) if etype else None), str(msg)
+            msg = err.get("message") or _detail(obj.get("detail")) or ""
+            code = err.get("code")
+            return (str(etype) if etype else None), str(msg), (str(code) if code not in (None, "") else None)
         if isinstance(err, str):
-            return None, err
-    return None, ""
+            return None, err, None
+    return None, "", None
+
+
+def _detail(detail: Any) -> str:
+    """FastAPI's ``detail``: a string, or validation errors as "body.messages: Field required; …"."""
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        parts = []
+        for d in detail:
+            if isinstance(d, Mapping):
+                loc = ".".join(str(x) for x in d.get("loc") or ())
+                parts.append(f"{loc}: {d.get('msg', '')}" if loc else str(d.get("msg", "")))
+        return "; ".join(parts)
+    return ""
+
+
+#: An unknown model, as real servers say it: LiteLLM "Invalid model name passed in model=…" (400),
+#: OpenAI code ``model_not_found`` ("The model `x` does not exist…"), vLLM "The model `x` does not
+#: exist." (404), Ollama 'model "x" not found, try pulling it first' (404).
+_MODEL_MISSING = re.compile(
+    r"invalid model name|model_not_found|unknown model|\bmodel\b[^.]{0,80}?\b(?:does not exist|not found|not exist)",
+    re.IGNORECASE,
+)
+
+#: In-stream error types that mean "the server (or the backend behind a proxy) failed".
+_SERVER_TYPES = {"api_error", "server_error", "internal_server_error", "internal_error", "service_unavailable"}
+
+
+def _status_of_code(code: str | None, etype: str | None) -> int | None:
+    """An error inside a stream has no HTTP status of its own: read one from its numeric ``code``
+    (LiteLLM sends "500", llama.cpp 500) or its type (Anthropic ``api_error``)."""
+    if code is not None and code.isdigit() and 400 <= int(code) <= 599:
+        return int(code)
+    if etype in _SERVER_TYPES:
+        return 500
+    return None
 
 
 def error_from_body(
@@ -135,19 +178,29 @@ def error_from_body(
     `quote`, which masks its key); without it the text is only cut.
     """
     q = quote or (lambda text, limit: quote_server(text, None, limit=limit))
-    raw_type, raw_msg = _parse_error_body(body)
+    raw_type, raw_msg, raw_code = _parse_error_body(body)
     retry_after = parse_retry_after(headers, raw_msg)
     etype = q(raw_type, 80) if raw_type is not None else None
     msg = q(raw_msg, 300)
     low = (msg or "").lower()
     kw: dict[str, Any] = {"provider": provider, "status": status, "error_type": etype, "retry_after": retry_after}
     said = f": {msg}" if msg else ""
+    in_stream = status is None
+    if in_stream:  # an error event inside a 200 stream: map it by its own code/type, never "HTTP None"
+        status = _status_of_code(raw_code, raw_type)
+    if status in (None, 400, 404) and (_MODEL_MISSING.search(raw_msg or "") or raw_code == "model_not_found"):
+        return ModelNotFoundError(f"Not found at {host}{said}",
+                                  hint="List the available model IDs with `%llm models --refresh`.", **kw)
     if etype in _FILTER_TYPES or "content_filter" in low or "high risk" in low:
         return ContentFilterError(f"The provider's content filter blocked the request{said}",
                                   hint="Rephrase the prompt (or the persona's system prompt) and try again.", **kw)
     if etype in _QUOTA_TYPES or "credit balance" in low or "quota" in (etype or ""):
         return QuotaExceededError(f"The account behind this key is out of credit or over its quota{said}",
                                   hint="Top up or raise the quota in the provider's console; retrying will not help.", **kw)
+    if etype == "no_db_connection":  # LiteLLM without a database: only its master key exists
+        return AuthenticationError(f"{host} refused the API key{said}",
+                                   hint="This LiteLLM proxy has no database, so only its master key "
+                                        "(general_settings.master_key) is accepted: use that key.", **kw)
     if status == 401 or etype in _AUTH_TYPES:
         return AuthenticationError(f"{host} refused the API key{said}",
                                    hint="Check the key (`%llm keys test`), replace it with `%llm keys add`, "
@@ -165,6 +218,15 @@ def error_from_body(
     if status in (400, 413, 422) or etype == "invalid_request_error":
         return BadRequestError(f"{host} rejected the request{said}",
                                hint="Check the model ID and parameters (temperature, max_tokens, messages).", **kw)
+    if in_stream:
+        what = f"failed mid-stream (error {status})" if status else "sent an error mid-stream"
+        return ProviderError(f"{host} {what}{said}", retryable=status is not None and status >= 500,
+                             hint="Partial text is kept; run the cell again. Behind a proxy (LiteLLM), this is "
+                                  "the backend model server failing: check it.", **kw)
+    if status is not None and status >= 500 and "validation error" in low:
+        # llama-cpp-python answers a request its schema rejects with 500: the same request fails again.
+        return BadRequestError(f"{host} rejected the request (HTTP {status}){said}",
+                               hint="Check the parameters (temperature, max_tokens, messages); not retried.", **kw)
     if status is not None and (status >= 500 or status in (408, 409)):
         what = "timed out at the gateway" if status == 504 else "failed"
         return ProviderError(f"{host} {what} (HTTP {status}){said}", retryable=True,
@@ -215,6 +277,11 @@ class HTTPProvider(Provider):
     def _describe_error(self, err: LLMError) -> LLMError:
         """Subclasses refine messages/hints (e.g. Kimi's region advice on 401)."""
         return err
+
+    def _answer_as_events(self, raw: bytes) -> list[SSEvent] | None:
+        """A whole (non-streamed) answer sent to a streamed request, as this provider's own stream
+        events; None when `raw` is not a successful answer (then it is reported as an error)."""
+        return None
 
     @property
     def host(self) -> str:
@@ -349,11 +416,21 @@ class HTTPProvider(Provider):
         )
 
     async def _model_not_found(self, model: str, err: ModelNotFoundError) -> ModelNotFoundError:
-        """The 404 again, now naming the model and the closest IDs the server offers."""
+        """The 404 again, now naming the model and the closest IDs the server offers.
+
+        When the server does list `model`, no ID is suggested: the server's own words are kept, since
+        the cause is elsewhere (no access for this key, or a proxy's backend missing a route)."""
         try:
             ids = [m.id for m in await self.list_models()]
         except LLMError:
             ids = []
+        if model in ids:
+            return ModelNotFoundError(
+                f"Model '{model}' was not found at {self.host}, although it lists it. {err.message}",
+                provider=self.name, status=err.status, error_type=err.error_type,
+                hint="This key may have no access to it, or the backend behind a proxy (LiteLLM) is missing a "
+                     "route for it; the server's log says which.",
+            )
         suggestions = closest(model, ids)
         hint: str | None
         if suggestions:
@@ -479,9 +556,16 @@ class HTTPProvider(Provider):
             try:
                 ctype = response.headers.get("content-type", "")
                 if "text/event-stream" not in ctype and "json" in ctype:
-                    # Some servers answer an error with 200 + JSON instead of a stream.
+                    # JSON instead of a stream: an error object (some servers send it with 200), or the
+                    # whole answer (LiteLLM's /v1/messages for a mock_response model) = a one-chunk stream.
                     raw = await dog.guard(response.aread())
-                    raise self._error(response.status_code, raw, response.headers)
+                    whole = self._answer_as_events(raw) if response.status_code < 300 else None
+                    if whole is None:
+                        raise self._error(response.status_code, raw, response.headers)
+                    for event in whole:
+                        yield event
+                    outcome = "ok"
+                    return
                 decoder = SSEDecoder()
                 encoded = response.headers.get("content-encoding", "identity") not in ("", "identity")
                 chunks = (response.aiter_bytes() if encoded else response.aiter_raw()).__aiter__()

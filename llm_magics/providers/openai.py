@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from llm_magics.errors import (
     ConfigurationError,
     ProviderError,
+    StreamInterrupted,
 )
 from llm_magics.providers.http import (
     CONTROL_OPTIONS,
@@ -23,7 +25,7 @@ from llm_magics.providers.http import (
     ended_early,
 )
 from llm_magics.providers.registry import PROVIDERS
-from llm_magics.providers.sse import DONE
+from llm_magics.providers.sse import DONE, SSEvent
 from llm_magics.providers.base import Chunk, Completion, Message, ModelInfo, Usage
 
 __all__ = ["OpenAIProvider"]
@@ -58,6 +60,8 @@ class OpenAIProvider(HTTPProvider):
     stream_usage_option: ClassVar[bool] = True
     #: Delta fields that carry reasoning text (Moonshot/DeepSeek: reasoning_content; vLLM/OpenRouter: reasoning).
     reasoning_fields: ClassVar[tuple[str, ...]] = ("reasoning_content", "reasoning")
+    #: Added to the hint when a stream ends (``[DONE]`` or EOF) before its finish_reason.
+    cut_off_hint: ClassVar[str] = ""
 
     # -- request building ----------------------------------------------------------------
     def _convert_message(self, message: Message) -> dict[str, Any]:
@@ -94,10 +98,13 @@ class OpenAIProvider(HTTPProvider):
         text: list[str] = []
         reasoning: list[str] = []
         final: Chunk | None = None  # held back until the end so that late usage joins it
+        served: str | None = None  # the model the server says answered
+        seen = False
         loads = json.loads
         rfields = self.reasoning_fields
         async with self._stream_errors(chosen, text, reasoning):
             async for event in self._events("/chat/completions", body):
+                seen = True
                 data = event.data
                 if data == DONE:
                     break
@@ -109,6 +116,8 @@ class OpenAIProvider(HTTPProvider):
                     continue
                 if "error" in obj and obj["error"]:
                     raise self._error(None, obj)
+                if served is None and obj.get("model"):
+                    served = str(obj["model"])
                 usage = obj.get("usage")
                 choices = obj.get("choices")
                 if choices:
@@ -137,8 +146,37 @@ class OpenAIProvider(HTTPProvider):
                 elif usage:
                     final = Chunk("", "", final.finish_reason if final else None, _usage(usage))
         if final is None or final.finish_reason is None:
-            raise ended_early(self.name, self.host, "".join(text), "".join(reasoning))
-        yield final
+            if not seen:
+                raise StreamInterrupted(
+                    f"{self.host} accepted the request but sent an empty stream (no events at all).",
+                    provider=self.name,
+                    hint="llama-cpp-python does this when the prompt does not fit its context window: shorten "
+                         "the prompt (or the discussion), or start the server with a larger --n_ctx.",
+                )
+            cut = ended_early(self.name, self.host, "".join(text), "".join(reasoning))
+            if self.cut_off_hint:
+                cut = StreamInterrupted(cut.message, provider=self.name, partial_text=cut.partial_text,
+                                        partial_reasoning=cut.partial_reasoning,
+                                        hint=f"{cut.hint} {self.cut_off_hint}")
+            raise cut
+        yield Chunk(final.text, final.reasoning, final.finish_reason, final.usage, served)
+
+    def _answer_as_events(self, raw: bytes) -> list[SSEvent] | None:
+        """A chat.completion object sent to a streamed request → one chunk with all of it, then [DONE]."""
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(obj, dict) or obj.get("error") or not obj.get("choices"):
+            return None
+        choice = obj["choices"][0] if isinstance(obj["choices"], list) else None
+        if not isinstance(choice, dict) or not isinstance(choice.get("message"), dict):
+            return None
+        message = choice["message"]
+        delta = {k: message[k] for k in ("content", *self.reasoning_fields) if message.get(k)}
+        chunk = {"model": obj.get("model"), "usage": obj.get("usage"),
+                 "choices": [{"index": 0, "delta": delta, "finish_reason": choice.get("finish_reason") or "stop"}]}
+        return [SSEvent(json.dumps(chunk)), SSEvent(DONE)]
 
     # -- non-streaming -------------------------------------------------------------------------
     async def complete(
@@ -163,7 +201,8 @@ class OpenAIProvider(HTTPProvider):
         usage = _usage(obj.get("usage") or choice.get("usage"))
         return Completion(
             text=str(message.get("content") or ""),
-            model=str(obj.get("model") or chosen),
+            model=chosen,
+            served_model=str(obj["model"]) if obj.get("model") else None,
             reasoning=think,
             finish_reason=choice.get("finish_reason"),
             usage=usage,
@@ -175,18 +214,26 @@ class OpenAIProvider(HTTPProvider):
 
     # -- models --------------------------------------------------------------------------------
     async def _model(self, model: str | None) -> str:
-        return self.resolve_model(model)
+        return await self.aresolve_model(model)
 
     async def list_models(self) -> list[ModelInfo]:
+        """The served IDs, each followed by the other names it answers to (llama-server's ``aliases``)."""
         obj = await self._json("GET", "/models")
         data = obj.get("data") if isinstance(obj, dict) else obj
         out: list[ModelInfo] = []
+        seen: set[str] = set()
         for item in data or []:
             if isinstance(item, dict) and item.get("id"):
-                out.append(ModelInfo(
-                    id=str(item["id"]), provider=self.name,
+                mid = str(item["id"])
+                info = ModelInfo(
+                    id=mid, provider=self.name,
                     created=item.get("created") if isinstance(item.get("created"), int) else None,
                     owned_by=item.get("owned_by"),
                     context_length=item.get("context_length") if isinstance(item.get("context_length"), int) else None,
-                ))
+                )
+                aliases = item.get("aliases")
+                for name in [mid, *(aliases if isinstance(aliases, list) else [])]:
+                    if isinstance(name, str) and name and name not in seen:
+                        seen.add(name)
+                        out.append(info if name == mid else replace(info, id=name, alias_of=mid))
         return out

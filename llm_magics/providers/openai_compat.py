@@ -1,7 +1,8 @@
 """Any OpenAI-compatible server (vLLM, Ollama, llama.cpp, LM Studio, gateways).
 
 The key is optional (no ``Authorization`` header without one). With no model given, the first ID
-from the server's ``/models`` is used (local servers usually serve exactly one). Servers that reject
+from the server's ``/models`` is used (local servers usually serve exactly one) — by streams,
+`complete`, discussions, workflows and comparisons alike (`aresolve_model`). Servers that reject
 ``stream_options`` get the request again without it, once, and never again for this instance.
 """
 
@@ -20,6 +21,10 @@ __all__ = ["OpenAICompatibleProvider"]
 
 class OpenAICompatibleProvider(OpenAIProvider):
     name: ClassVar[str] = PROVIDERS[PROVIDERS.OPENAI_COMPATIBLE].name
+    cut_off_hint: ClassVar[str] = (
+        "A llama-cpp-python server ends (or stalls) one stream when another request arrives unless it was "
+        "started with --interrupt_requests false; `%llm config concurrency=1` sends one request at a time."
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -32,7 +37,13 @@ class OpenAICompatibleProvider(OpenAIProvider):
             body.pop("stream_options", None)
         return body
 
-    async def _model(self, model: str | None) -> str:
+    def resolve_model(self, model: str | None) -> str:
+        """Synchronous callers get the server's first model once it is known (see `aresolve_model`)."""
+        if not (model or self.default_model) and self._first_model:
+            return self._first_model
+        return super().resolve_model(model)
+
+    async def aresolve_model(self, model: str | None = None) -> str:
         chosen = model or self.default_model or self._first_model
         if chosen:
             return chosen
