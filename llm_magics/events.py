@@ -19,6 +19,7 @@ __all__ = [
     "PaneClosed",
     "Progress",
     "Notice",
+    "Waiting",
     "RunFinished",
     "Event",
     "EventSink",
@@ -81,6 +82,17 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
+class Waiting:
+    """A pane's request is queued by the shared rate-limit scheduler (not sent yet); the next
+    TextDelta or PaneClosed of the pane ends the wait. `seconds`: the expected wait, None when it
+    lasts until a running request of the same key finishes."""
+
+    pane: str
+    text: str  # e.g. "waiting for the rate limit: 3 requests/min (announced by the server) (~18 s)"
+    seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RunFinished:
     """The static rendering of the final result, for saved notebooks (GitHub/nbviewer)."""
 
@@ -88,7 +100,7 @@ class RunFinished:
     status: str = "done"
 
 
-Event = Union[RunStarted, PaneOpened, TextDelta, PaneClosed, Progress, Notice, RunFinished]
+Event = Union[RunStarted, PaneOpened, TextDelta, PaneClosed, Progress, Notice, Waiting, RunFinished]
 EventSink = Callable[[Event], None]
 
 

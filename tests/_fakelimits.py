@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections import deque
@@ -99,14 +100,14 @@ class RateGate:
             remaining = max(0, limit - len(self._starts))
             reset = (self._starts[0] + self.window_s - now) if self._starts else self.window_s
             return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining),
-                    "X-RateLimit-Reset": f"{max(0.0, reset):.3f}"}
+                    "X-RateLimit-Reset": f"{math.ceil(max(0.0, reset) * 1000) / 1000:.3f}"}  # never early
 
 
 def _raw(h: _Handler, status: int, ctype: str, body: bytes, extra: dict[str, str] | None = None) -> None:
     h.send_response(status)
     h.send_header("Content-Type", ctype)
     h.send_header("Content-Length", str(len(body)))
-    for k, v in (extra or {}).items():
+    for k, v in {**h.server_ref.gate.headers(), **(extra or {})}.items():  # like every answer of the fake
         h.send_header(k, v)
     h.end_headers()
     h.wfile.write(body)
@@ -122,6 +123,8 @@ def _stream(h: _Handler, events: list[str]) -> None:
     h.send_response(200)
     h.send_header("Content-Type", "text/event-stream; charset=utf-8")
     h.send_header("Transfer-Encoding", "chunked")
+    for k, v in h.server_ref.gate.headers().items():
+        h.send_header(k, v)
     h.end_headers()
     for ev in events:
         data = (ev + "\n\n").encode()

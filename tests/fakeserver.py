@@ -320,6 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, rec: RecordedRequest, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
         data = dumps(obj).encode()
         rec.status = status
+        self._leave_gate()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -343,6 +344,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
     def _end_stream(self) -> None:
+        self._leave_gate()
         self.wfile.write(b"0\r\n\r\n")
 
     def _error_body(self, anthropic: bool, error_type: str, message: str) -> dict[str, Any]:
@@ -356,12 +358,12 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             path = self.path.split("?", 1)[0].rstrip("/")
             anthropic = "anthropic-version" in rec.headers or "x-api-key" in rec.headers
-            if self.server_ref.black_hole:
-                black_hole(self.server_ref._stop)
             canned = pick(self.server_ref.canned, "GET", path, None)
             if canned is not None:
                 replay(self, rec, canned, self.server_ref._stop)
                 return
+            if self.server_ref.black_hole:
+                black_hole(self.server_ref._stop)
                 self.close_connection = True
                 return
             if self.server_ref.echo_key_shape and path in ("/v1/models", "/models"):
@@ -395,12 +397,12 @@ class _Handler(BaseHTTPRequestHandler):
             path = self.path.split("?", 1)[0].rstrip("/")
             if self.server_ref._take_drop():
                 raise _Abort()
-            if self.server_ref.black_hole:
-                black_hole(self.server_ref._stop)
             canned = pick(self.server_ref.canned, "POST", path, rec.json)
             if canned is not None:
                 replay(self, rec, canned, self.server_ref._stop)
                 return
+            if self.server_ref.black_hole:
+                black_hole(self.server_ref._stop)
                 raise _Abort()
             if path in ("/v1/chat/completions", "/chat/completions"):
                 self._chat(rec, anthropic=False)
@@ -454,13 +456,21 @@ class _Handler(BaseHTTPRequestHandler):
             etype = "rate_limit_error" if anthropic else "rate_limit_reached_error"
             self._send_json(rec, 429, self._error_body(anthropic, etype, refusal))
             return
+        self._in_gate = True
         try:
             if srv.trickle_s and stream:
                 trickle(self, rec, srv.trickle_s, srv._stop)
                 return
             self._chat_body(rec, anthropic)
         finally:
-            srv.gate.leave()
+            self._leave_gate()
+
+    def _leave_gate(self) -> None:
+        """A request stops counting as concurrent before its last byte is written (so a client that
+        starts the next one on that byte never races the server's own bookkeeping)."""
+        if getattr(self, "_in_gate", False):
+            self._in_gate = False
+            self.server_ref.gate.leave()
 
     def _chat_body(self, rec: RecordedRequest, anthropic: bool) -> None:
         self._midstream: _Failure | None = None

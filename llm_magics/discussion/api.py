@@ -38,7 +38,9 @@ from llm_magics.events import (
     RunFinished,
     RunStarted,
     TextDelta,
+    Waiting,
 )
+from llm_magics.providers.scheduler import report_waits
 
 if TYPE_CHECKING:
     from llm_magics.discussion.seats import Binding
@@ -227,11 +229,13 @@ class _Run:
                 collector = StreamCollector(model, provider.name, pricer)  # time from the send
                 self.streaming[pane] = (turn, collector)
                 stream = provider.stream(messages, model=model, **self.params)
-                async for chunk in _iterate(stream):
-                    collector.add(chunk)
-                    if chunk.text or chunk.reasoning:
-                        self.emit(TextDelta(pane, chunk.text, chunk.reasoning))
-                        self.checkpoint.note(len(chunk.text or "") + len(chunk.reasoning or ""))
+                # A wait for the shared rate limit shows on this pane ("waiting for the rate limit").
+                with report_waits(lambda w: self.emit(Waiting(pane, w.describe(), w.seconds))):
+                    async for chunk in _iterate(stream):
+                        collector.add(chunk)
+                        if chunk.text or chunk.reasoning:
+                            self.emit(TextDelta(pane, chunk.text, chunk.reasoning))
+                            self.checkpoint.note(len(chunk.text or "") + len(chunk.reasoning or ""))
         except asyncio.CancelledError:
             self.streaming.pop(pane, None)
             self._fill(turn, collector.result(), pricer is not None)

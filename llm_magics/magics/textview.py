@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from llm_magics.events import Event, Notice, PaneClosed, PaneOpened, RunFinished, RunStarted, TextDelta
+from llm_magics.events import Event, Notice, PaneClosed, PaneOpened, RunFinished, RunStarted, TextDelta, Waiting
 
 __all__ = ["TextView"]
 
@@ -101,6 +101,10 @@ class TextView:
         elif isinstance(event, Notice):
             self._clear_status()
             self._write(f"[{event.level}] {event.text}\n")
+            self._status(force=True)
+        elif isinstance(event, Waiting):
+            self._clear_status()
+            self._write(f"[wait] {self._titles.get(event.pane, event.pane).split(' · ')[0]}: {event.text}\n")
             self._status(force=True)
         elif isinstance(event, RunFinished):
             self.final_markdown = event.markdown

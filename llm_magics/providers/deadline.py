@@ -73,8 +73,8 @@ class Watchdog:
             self.start()
         self._idle_on = True
         self.progress()
-        if self._handle is None:
-            self._arm()
+        self.stop()
+        self._arm()  # the idle limit may be due before the deadline the timer was set for
 
     def progress(self) -> None:
         if self._loop is not None:

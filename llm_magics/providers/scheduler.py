@@ -324,18 +324,25 @@ class Scheduler:
             return "announced by the server"
         if user:
             return "your setting"
-        return f"{self.provider}'s starting limit until the server announces its own"
+        return f"the starting limit for {self.provider} until the server announces its own"
+
+    def _concurrency_reason(self, allowance: float) -> str:
+        cap = self.concurrency
+        if self._aimd < (cap or math.inf):
+            return f"{int(allowance)} at a time after 429s (recovering)"
+        return f"{int(allowance)} at a time ({self._source(self.user_concurrency, self.server_concurrency)})"
+
+    def _rpm_reason(self, rpm: int) -> str:
+        return f"{rpm} requests/min ({self._source(self.user_rpm, self.server_rpm)})"
 
     def describe(self) -> str:
         """One line for `%llm check` and notices: the limits in force and where they come from."""
         parts = []
-        rpm, cap = self.rpm, self.concurrency
+        rpm, allowance = self.rpm, self.allowance
         if rpm:
-            parts.append(f"{rpm} requests/min ({self._source(self.user_rpm, self.server_rpm)})")
-        if cap:
-            parts.append(f"{cap} at a time ({self._source(self.user_concurrency, self.server_concurrency)})")
-        if self._aimd < math.inf and self._aimd < (cap or math.inf):
-            parts.append(f"{int(self._aimd)} at a time after 429s (recovering)")
+            parts.append(self._rpm_reason(rpm))
+        if allowance < math.inf:
+            parts.append(self._concurrency_reason(allowance))
         return "; ".join(parts) or "no limit known"
 
     def configure(self, *, rpm: int | None = None, concurrency: int | None = None,
@@ -357,7 +364,7 @@ class Scheduler:
             return self._paused_until - now, "the server asked to wait"
         allowance = self.allowance
         if self.in_flight >= allowance:
-            return None, f"{int(allowance)} request(s) at a time; {self.describe()}"
+            return None, self._concurrency_reason(allowance)
         rpm = self.rpm
         if rpm:
             starts = self._starts
@@ -365,9 +372,9 @@ class Scheduler:
             while starts and starts[0] <= cutoff:
                 starts.popleft()
             if len(starts) >= rpm:
-                return starts[-rpm] + self.window_s - now, self.describe()
+                return starts[-rpm] + self.window_s - now, self._rpm_reason(rpm)
             if self.user_rpm and rpm == self.user_rpm and self._next_start > now:
-                return self._next_start - now, self.describe()
+                return self._next_start - now, self._rpm_reason(rpm)
         if self._remaining is not None and self._remaining <= 0 and now < self._reset_at:
             return self._reset_at - now, "the server's request window is used up"
         return 0.0, ""
