@@ -80,21 +80,31 @@ def namesake_conflict() -> str | None:
 
     Both install into one `llm_magics/` folder, so whichever was installed last owns the files
     (and uninstalling either deletes them). We can only speak when ours won `__init__.py`.
+    Runs at every `%load_ext`, so it only lists the folder that holds us (no importlib.metadata,
+    which costs more than the rest of loading the extension).
     """
-    from importlib import metadata
+    import os
 
+    site = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
-        other = metadata.distribution(_NAMESAKE)
-    except metadata.PackageNotFoundError:
+        found = [n for n in os.listdir(site) if n.startswith("llm_magics-") and n.endswith(".dist-info")]
+    except OSError:
         return None
-    summary = (other.metadata.get_all("Summary") or [""])[0]  # PackageMetadata has no .get() in typeshed
-    if str(summary or "").startswith("Prompt, compare and orchestrate LLMs (Kimi first)"):
-        return None  # this project, installed under its old name
-    return (
-        f"Warning: the unrelated package {_NAMESAKE} {other.version} is installed too and also uses the import "
-        f"name llm_magics, so the two overwrite each other's files. Fix: "
-        f"pip uninstall -y {_NAMESAKE} {DISTRIBUTION} && pip install {DISTRIBUTION}"
-    )
+    for name in found:
+        try:
+            with open(os.path.join(site, name, "METADATA"), encoding="utf-8") as fh:
+                head = fh.read(4096)
+        except OSError:
+            continue
+        if "Summary: Prompt, compare and orchestrate LLMs (Kimi first)" in head:
+            continue  # this project, installed under its old name
+        version = name[len("llm_magics-"):-len(".dist-info")]
+        return (
+            f"Warning: the unrelated package {_NAMESAKE} {version} is installed too and also uses the import "
+            f"name llm_magics, so the two overwrite each other's files. Fix: "
+            f"pip uninstall -y {_NAMESAKE} {DISTRIBUTION} && pip install {DISTRIBUTION}"
+        )
+    return None
 
 
 def load_ipython_extension(ipython: Any) -> None:

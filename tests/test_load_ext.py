@@ -69,3 +69,22 @@ def test_blocker_would_catch_an_eager_import() -> None:
     child = _CHILD.replace('ip.run_line_magic("load_ext", "llm_magics")', "import llm_magics.keys.store, llm_magics.keys.store as k; k.list_keys()")
     proc = subprocess.run([sys.executable, "-c", child, json.dumps(_HEAVY)], capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "blocked heavy import: sqlite3" in proc.stderr
+
+
+def test_namesake_package_in_the_same_site_packages_is_reported(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import llm_magics
+
+    (tmp_path / "llm_magics").mkdir()
+    monkeypatch.setattr(llm_magics, "__file__", str(tmp_path / "llm_magics" / "__init__.py"))
+    assert llm_magics.namesake_conflict() is None  # alone: nothing to say
+    ours_old = tmp_path / "llm_magics-0.0.9.dist-info"
+    ours_old.mkdir()
+    (ours_old / "METADATA").write_text(
+        "Metadata-Version: 2.4\nName: llm-magics\nSummary: Prompt, compare and orchestrate LLMs (Kimi first) from Jupyter\n"
+    )
+    assert llm_magics.namesake_conflict() is None  # this project under its old name
+    other = tmp_path / "llm_magics-1.2.1.dist-info"
+    other.mkdir()
+    (other / "METADATA").write_text("Metadata-Version: 2.1\nName: llm-magics\nSummary: Something else\n")
+    warning = llm_magics.namesake_conflict()
+    assert warning is not None and "llm-magics 1.2.1" in warning and "pip uninstall -y llm-magics kimi-llm-magics" in warning
