@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from llm_magics.workflow.run import RERUN_STATUSES, WorkflowRun
@@ -73,6 +74,9 @@ class _Executor:
         self.total = len(spec.steps)
         self._save_warned = False
         self._sink_broken = False
+        self._next_snapshot = 0.0  # perf_counter time before which a queued snapshot is skipped
+        self._watch: set[str] | None = None  # see ready()
+        self._outputs = _Outputs(run)
         from llm_magics.history.writer import Checkpointer
 
         # Streamed text reaches the history every 2 s or 2 KB (a crash loses little): step → (result, collector).
@@ -96,11 +100,14 @@ class _Executor:
 
     def save(self, *, later: bool = False) -> bool:
         """One short SQLite write (`later`: queued for the history's writer thread); a failing disk
-        warns once but never stops the run."""
+        warns once but never stops the run. False when a `later` snapshot was skipped (throttled)."""
         if not later:
             self.checkpoint.cancel()
         if self.history is None:
             return True
+        t0 = time.perf_counter()
+        if later and t0 < self._next_snapshot:
+            return False  # the final save (later=False) always runs; see _next_snapshot
         run = self.run
         try:
             store = self.history.save_later if later else self.history.save
@@ -110,6 +117,11 @@ class _Executor:
             if not self._save_warned:
                 self._save_warned = True
                 self.emit(Notice(f"Could not save run {run.id} to history: {exc}", "warning"))
+        # A snapshot serialises the whole run, so its cost grows with the run: queue the next one
+        # only after 4× that cost has passed (snapshots stay ≤ 20 % of the time, and a long chain
+        # of fast steps costs linear time, not quadratic; issue 12, item 6).
+        if later:  # a blocking save's time is mostly the disk wait, not serialising: it sets no window
+            self._next_snapshot = time.perf_counter() + 4 * (time.perf_counter() - t0)
         return True
 
     def checkpoint_now(self) -> bool:
@@ -142,7 +154,7 @@ class _Executor:
         result = self.run.steps[step.id]
         target = self.targets[step.id]
         persona = self.personas.get(step.id)
-        prompt = render_prompt(step.prompt, self.run.inputs, self.run.outputs)
+        prompt = render_prompt(step.prompt, self.run.inputs, self._outputs)
         messages: list[dict[str, Any]] = []
         if persona is not None:
             messages.append({"role": "system", "content": persona.system_prompt})
@@ -201,12 +213,27 @@ class _Executor:
         return skipped
 
     def ready(self, running: set[str]) -> list[StepSpec]:
+        """Pending steps whose needs are all done, in dependency order.
+
+        Only steps that can have changed are looked at: the ones offered last time and not started,
+        and the users of steps that ended since (a full scan per step made long chains quadratic)."""
         steps = self.run.steps
-        return [
-            s for s in (self.spec.step(i) for i in self.spec.order())
+        spec = self.spec
+        if self._watch is None:
+            candidates = spec.order()
+        else:
+            ended = self._watch - running
+            seen = {sid for sid in self._watch if steps[sid].status == "pending"}
+            for sid in ended:
+                seen.update(spec.needed_by(sid))
+            candidates = sorted(seen, key=spec.position)
+        out = [
+            s for s in (spec.step(i) for i in candidates)
             if steps[s.id].status == "pending" and s.id not in running
             and all(steps[d].status == "done" for d in s.needs)
         ]
+        self._watch = running | {s.id for s in out}
+        return out
 
     async def execute(self) -> WorkflowRun:
         run = self.run
@@ -314,6 +341,31 @@ async def execute(
     for text in notices or ():
         ex.emit(Notice(text, "info", once=True))
     return await ex.execute()
+
+
+class _Outputs(Mapping[str, str]):
+    """`run.outputs` without building a dict per step: step id → output of a finished step."""
+
+    __slots__ = ("_steps",)
+
+    def __init__(self, run: WorkflowRun) -> None:
+        self._steps = run.steps
+
+    def __getitem__(self, step_id: str) -> str:
+        res = self._steps.get(step_id)
+        if res is None or res.status != "done":
+            raise KeyError(step_id)
+        return res.output
+
+    def __contains__(self, step_id: object) -> bool:
+        res = self._steps.get(step_id) if isinstance(step_id, str) else None
+        return res is not None and res.status == "done"
+
+    def __iter__(self) -> Iterator[str]:
+        return (sid for sid, res in self._steps.items() if res.status == "done")
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _run_title(run: WorkflowRun, spec: WorkflowSpec) -> str:
