@@ -83,9 +83,9 @@ class Notice:
 
 @dataclass(frozen=True, slots=True)
 class Waiting:
-    """A pane's request is queued by the shared rate-limit scheduler (not sent yet); the next
-    TextDelta or PaneClosed of the pane ends the wait. `seconds`: the expected wait, None when it
-    lasts until a running request of the same key finishes."""
+    """A pane's request is queued by the shared rate-limit scheduler (not sent yet). An empty `text`
+    says the wait is over (the request was sent); so does the pane's next TextDelta or PaneClosed.
+    `seconds`: the expected wait, None when it lasts until a running request of the same key ends."""
 
     pane: str
     text: str  # e.g. "waiting for the rate limit: 3 requests/min (announced by the server) (~18 s)"

@@ -172,8 +172,9 @@ def test_a_waiting_caller_is_reported_and_admitted_when_a_slot_frees() -> None:
         await asyncio.wait_for(task, 5)
 
     asyncio.run(go())
-    assert len(seen) == 1 and seen[0].seconds is None and seen[0].reason == "1 at a time (your setting)"
-    assert seen[0].describe().startswith("waiting for the rate limit: ")
+    assert len(seen) == 2 and seen[0].seconds is None and seen[0].reason == "1 at a time (your setting)"
+    assert seen[0].describe().startswith("waiting for the rate limit: ") and not seen[0].done
+    assert seen[1].done  # admitted: the caller's clocks (TTFT, latency) start here
     assert s.waits == 1 and s.in_flight == 0
 
 
@@ -197,9 +198,10 @@ def test_six_personas_at_3_rpm_and_1_concurrent_queue_instead_of_storming(fake_s
     assert refused <= 1, statuses  # acceptance: no request refused for rate limiting beyond the first
     assert refused == fake_server.gate.refused and fake_server.gate.max_active == 1
     assert statuses.count(200) == 6
-    waits = [e for e in events if isinstance(e, Waiting)]
+    waits = [e for e in events if isinstance(e, Waiting) and e.text]
+    ends = [e for e in events if isinstance(e, Waiting) and not e.text]  # "sent now": the wait is over
     assert waits and all(w.text.startswith("waiting for the rate limit") for w in waits)
-    assert {w.pane for w in waits} <= {m.pane for m in tr.messages}
+    assert {w.pane for w in waits} <= {e.pane for e in ends} <= {m.pane for m in tr.messages}
 
 
 def test_limits_announced_in_429_texts_hold_for_the_rest_of_the_session(fake_server: FakeLLMServer) -> None:

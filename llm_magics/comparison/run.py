@@ -31,8 +31,10 @@ from llm_magics.events import (
     RunFinished,
     RunStarted,
     TextDelta,
+    Waiting,
     null_sink,
 )
+from llm_magics.providers.scheduler import WaitInfo, report_waits
 
 if TYPE_CHECKING:
     from llm_magics.history.store import History
@@ -229,14 +231,22 @@ class _Run:
         # Until it ends, a stored snapshot (checkpoint) shows this attempt as not finished.
         a.error, a.error_type = "did not finish (the run stopped before the answer ended)", "Interrupted"
         self.streaming[pane] = (a, collector)
+        def waited(w: WaitInfo) -> None:
+            """Queueing for the shared rate limit is shown, and is not the model's TTFT or latency."""
+            if w.done:
+                collector.restart()
+            if live:
+                self.sink(Waiting(pane, "" if w.done else w.describe(), w.seconds))
+
         try:
-            async for chunk in provider.stream(messages, model=plan.model, **params):
-                collector.add(chunk)
-                if chunk.text or chunk.reasoning:
-                    pieces += 1
-                    if live:
-                        self.sink(TextDelta(pane, chunk.text, chunk.reasoning))
-                    self.checkpoint.note(len(chunk.text or "") + len(chunk.reasoning or ""))
+            with report_waits(waited):
+                async for chunk in provider.stream(messages, model=plan.model, **params):
+                    collector.add(chunk)
+                    if chunk.text or chunk.reasoning:
+                        pieces += 1
+                        if live:
+                            self.sink(TextDelta(pane, chunk.text, chunk.reasoning))
+                        self.checkpoint.note(len(chunk.text or "") + len(chunk.reasoning or ""))
         except BaseException as exc:
             self.streaming.pop(pane, None)
             a.error = a.error_type = None

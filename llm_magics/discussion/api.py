@@ -40,7 +40,7 @@ from llm_magics.events import (
     TextDelta,
     Waiting,
 )
-from llm_magics.providers.scheduler import report_waits
+from llm_magics.providers.scheduler import WaitInfo, report_waits
 
 if TYPE_CHECKING:
     from llm_magics.discussion.seats import Binding
@@ -229,8 +229,14 @@ class _Run:
                 collector = StreamCollector(model, provider.name, pricer)  # time from the send
                 self.streaming[pane] = (turn, collector)
                 stream = provider.stream(messages, model=model, **self.params)
-                # A wait for the shared rate limit shows on this pane ("waiting for the rate limit").
-                with report_waits(lambda w: self.emit(Waiting(pane, w.describe(), w.seconds))):
+                # A wait for the shared rate limit shows on this pane ("waiting for the rate limit");
+                # the clocks start when the request is sent, not while it queues.
+                def waited(w: WaitInfo) -> None:
+                    if w.done:
+                        collector.restart()
+                    self.emit(Waiting(pane, "" if w.done else w.describe(), w.seconds))
+
+                with report_waits(waited):
                     async for chunk in _iterate(stream):
                         collector.add(chunk)
                         if chunk.text or chunk.reasoning:

@@ -102,7 +102,7 @@ class TextView:
             self._clear_status()
             self._write(f"[{event.level}] {event.text}\n")
             self._status(force=True)
-        elif isinstance(event, Waiting):
+        elif isinstance(event, Waiting) and event.text:
             self._clear_status()
             self._write(f"[wait] {self._titles.get(event.pane, event.pane).split(' · ')[0]}: {event.text}\n")
             self._status(force=True)

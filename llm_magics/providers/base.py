@@ -265,6 +265,11 @@ class StreamCollector:
         self.usage: Usage | None = None
         self.served_model: str | None = None
 
+    def restart(self) -> None:
+        """Start the clock again before anything arrived (the request waited for the rate limit)."""
+        if self._ttft is None and not self._text and not self._reasoning:
+            self._t0 = time.perf_counter()
+
     def add(self, chunk: Chunk) -> None:
         if self._ttft is None and (chunk.text or chunk.reasoning):
             self._ttft = time.perf_counter() - self._t0

@@ -100,11 +100,15 @@ PROFILES: dict[str, LimitProfile] = {
 
 @dataclass(frozen=True)
 class WaitInfo:
-    """A request is held back: why, and for about how long (None: until a running one ends)."""
+    """A request is held back: why, and for about how long (None: until a running one ends).
+
+    A call that waited gets one more report when it is admitted (`done`): timings (TTFT, latency)
+    restart there, so queueing for the rate limit is not counted as the model's time."""
 
     provider: str
     reason: str
     seconds: float | None
+    done: bool = False
 
     def describe(self) -> str:
         eta = f" (~{self.seconds:.0f} s)" if self.seconds is not None and self.seconds >= 1 else ""
@@ -401,17 +405,23 @@ class Scheduler:
     async def acquire(self) -> Permit:
         """Wait until every known limit allows one more request; report the wait if it is long."""
         loop = asyncio.get_running_loop()
-        reported = False
+        reported = waited = False
         while True:
             with self._lock:
                 now = time.monotonic()
                 wait, reason = self._admission(now)
                 if wait == 0.0:
-                    return self._admit(now)
-                fut: asyncio.Future[None] = loop.create_future()
-                self._waiters.append((loop, fut))
-                if not reported:
-                    self.waits += 1
+                    permit = self._admit(now)
+                else:
+                    fut: asyncio.Future[None] = loop.create_future()
+                    self._waiters.append((loop, fut))
+                    if not waited:
+                        self.waits += 1
+            if wait == 0.0:
+                if waited:
+                    _report(WaitInfo(self.provider, "", 0.0, done=True))
+                return permit
+            waited = True
             if not reported and (wait is None or wait >= REPORT_AFTER_S):
                 reported = True
                 _report(WaitInfo(self.provider, reason, wait))

@@ -352,7 +352,7 @@ class LiveView:
         elif isinstance(event, Waiting):
             pane = self.panes.get(event.pane)
             if pane is not None:
-                pane.waiting = event.text
+                pane.waiting = event.text or None
                 pane.tick()
         elif isinstance(event, RunStarted):
             self.layout = event.layout

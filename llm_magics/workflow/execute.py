@@ -26,7 +26,9 @@ from llm_magics.events import (
     RunFinished,
     RunStarted,
     TextDelta,
+    Waiting,
 )
+from llm_magics.providers.scheduler import WaitInfo, report_waits
 
 if TYPE_CHECKING:
     from llm_magics.history.store import History
@@ -182,12 +184,21 @@ class _Executor:
             pane_status = {"done": "done", "failed": "error"}.get(status, status)
             self.emit(PaneClosed(pane=step.id, status=pane_status, summary=result.summary(), error=error))  # type: ignore[arg-type]
 
+        def waited(w: WaitInfo) -> None:
+            """The pane says it waits for the shared rate limit; the clocks start when the request is sent."""
+            nonlocal t0
+            if w.done:
+                collector.restart()
+                t0 = time.perf_counter()
+            self.emit(Waiting(pane=step.id, text="" if w.done else w.describe(), seconds=w.seconds))
+
         try:
-            async for chunk in target.provider.stream(messages, model=target.model, **target.params):
-                collector.add(chunk)
-                if chunk.text or chunk.reasoning:
-                    self.emit(TextDelta(pane=step.id, text=chunk.text, reasoning=chunk.reasoning))
-                    self.checkpoint.note(len(chunk.text or "") + len(chunk.reasoning or ""))
+            with report_waits(waited):
+                async for chunk in target.provider.stream(messages, model=target.model, **target.params):
+                    collector.add(chunk)
+                    if chunk.text or chunk.reasoning:
+                        self.emit(TextDelta(pane=step.id, text=chunk.text, reasoning=chunk.reasoning))
+                        self.checkpoint.note(len(chunk.text or "") + len(chunk.reasoning or ""))
         except asyncio.CancelledError:
             close("interrupted", "interrupted before the answer finished")
             raise
