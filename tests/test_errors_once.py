@@ -130,6 +130,11 @@ def test_all_personas_failing_is_shown_in_their_panes_not_again_as_usage_error(c
                    "Should we cache it?"], tmp_path)
     outs = _outputs(nb, 0)
     assert _stream(outs, "stderr") == ""  # no UsageError repeating what the panes say
+    errors = [o for o in outs if o["output_type"] == "error"]
+    # ...but the cell ends as failed (so "Run All" stops), with one pointer line, not the message again
+    assert [(e["ename"], e["traceback"]) for e in errors] == [
+        ("RunFailed", ["RunFailed: the run failed as shown above; cells queued after this one are not run."])
+    ]
     text = _widget_text(nb, 0)
     assert text.count("the request was rejected") == 2  # one failure per pane, each shown once
     assert text.count("Every call failed (2 of 2).") == 1

@@ -70,6 +70,14 @@ def end_interrupted(shell: Any, partial: Any, out: str | None) -> NoReturn:
     raise RunInterrupted(f"{what} stopped; cells queued after this one are not run.") from None
 
 
+class RunFailed(Exception):
+    """Ends a magic whose failure its view already shows: the cell ends as an error (the kernel
+    replies "error", so "Run All" stops), and IPython prints one pointer line, not the message again."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"RunFailed: {self}"]
+
+
 def _already_shown(view: Any, exc: BaseException) -> bool:
     """True when a pane of `view` already shows this error's text."""
     message = getattr(exc, "message", None) or str(exc)
@@ -89,8 +97,9 @@ def run_live(
     `out`, a one-line note is printed and KeyboardInterrupt is raised again (`end_interrupted`),
     so the kernel replies "error" and Jupyter aborts the queued cells ("Run All" stops) exactly
     as for an interrupted plain Python cell. Our errors become a single UsageError line, after
-    the partial result has been stored, unless the view already shows them in a pane (each
-    error is shown once). Notices marked `once` are shown once per session.
+    the partial result has been stored; when the view already shows them in a pane, the cell
+    ends with a one-line `RunFailed` pointer instead (each error is shown once, and a failed
+    run still stops "Run All"). Notices marked `once` are shown once per session.
     """
     __tracebackhide__ = True  # IPython shows the note and "KeyboardInterrupt", not our frames
     from llm_magics.sync import run_sync
@@ -124,7 +133,9 @@ def run_live(
         view.close("error")
         keep_partial()
         if _already_shown(view, exc):
-            return None  # the pane shows the error and the view says what failed: not a third time
+            # The pane shows the error and the view says what failed: not a third time, but the
+            # cell still ends as failed so the cells queued after it do not run.
+            raise RunFailed("the run failed as shown above; cells queued after this one are not run.") from None
         raise UsageError(str(exc)) from None
     view.close("done")
     if out and shell is not None:
