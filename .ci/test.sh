@@ -32,6 +32,11 @@ export PYTHONDONTWRITEBYTECODE=1
 echo "::: mypy --strict (core: providers, orchestration, stores)"
 .venv/bin/python -m mypy
 
+# tests/interop starts a real LiteLLM proxy: a test-only tool in its own venv (.venv-interop), never in
+# .venv. Required here, so CI cannot pass by skipping it; llama-server runs too once `.ci/interop.sh` built it.
+bash .ci/interop_venv.sh
+export LLM_MAGICS_INTEROP_REQUIRED=litellm
+
 echo "::: pytest"
 set +e
 .venv/bin/python -m pytest tests notebooks --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider "$@"
