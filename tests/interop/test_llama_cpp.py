@@ -91,7 +91,10 @@ def test_complete_keeps_requested_and_served_model(llama_server: Server) -> None
 def test_anthropic_messages_endpoint(llama_server: Server) -> None:
     p = get_provider("anthropic", api_key=LLAMA_KEY, base_url=llama_server.root_url, model="tiny", max_retries=0)
     done = collect(p, "tiny", max_tokens=6)
-    assert done.finish_reason in ("length", "stop") and done.served_model == "tiny"
+    assert done.finish_reason in ("length", "stop") and done.text
+    # llama-server sometimes starts this stream without message_start (seen in 1 of 7 here): then it
+    # names no model and no prompt tokens, and the answer is still whole.
+    assert done.served_model in ("tiny", None)
     assert done.usage is not None and 1 <= done.usage.completion_tokens <= 6
 
 

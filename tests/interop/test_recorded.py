@@ -324,3 +324,14 @@ def _with_done(canned: Any) -> Any:
 
     done = b"e\r\ndata: [DONE]\n\n\r\n"
     return replace(canned, pieces=(*canned.pieces[:2], done, b"0\r\n\r\n"))
+
+
+def test_2_estimate_without_model_uses_servers_first_model(fake_server: FakeLLMServer, ip: Any,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("OPENAI_COMPATIBLE_BASE_URL", fake_server.base_url)
+    monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", MASTER)
+    fake_server.canned = {"GET /v1/models": load("litellm/models")}
+    ip.run_cell_magic("discuss", "--personas Noor --provider openai-compatible --estimate", "Ship on Friday?")
+    out = capsys.readouterr().out
+    assert "mock-gpt" in out and posts(fake_server) == 0  # an estimate sends no chat request
