@@ -149,6 +149,19 @@ def test_requests_per_window_is_a_sliding_window() -> None:
     assert s.try_acquire() is None  # finishing does not give starts back
 
 
+def test_a_start_is_dated_when_the_answer_arrives() -> None:
+    """The server counted a request somewhere between our send and its answer: dating it at the
+    answer keeps our window from ending before the server's, whatever the network delay."""
+    s = Scheduler("openai")
+    s.learn(MOONSHOT_RPM.replace("3,", "2,"))  # "max RPM: 2"
+    first, second = _take(s, 2)
+    assert s.rpm == 2 and s.try_acquire() is None
+    sent_at = first.start
+    s.observe({}, first)  # its answer arrives (no rate-limit headers needed)
+    assert first.start > sent_at and first.start > second.start
+    assert s._starts == sorted([second.start, first.start])  # the window holds the new date
+
+
 def test_a_waiting_caller_is_reported_and_admitted_when_a_slot_frees() -> None:
     s = Scheduler("kimi", concurrency=1)
     seen: list[WaitInfo] = []

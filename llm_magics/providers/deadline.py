@@ -28,17 +28,19 @@ T = TypeVar("T")
 
 
 class Expired(Exception):
-    """A watchdog limit passed: `kind` is "deadline" or "idle"; `limit` its length in seconds."""
+    """A watchdog limit passed: `kind` is "deadline" or "idle"; `limit` its length in seconds;
+    `comments`: bytes did arrive meanwhile, but only keep-alive comments (not a silent stall)."""
 
-    def __init__(self, kind: str, limit: float) -> None:
+    def __init__(self, kind: str, limit: float, comments: bool = False) -> None:
         super().__init__(f"{kind} of {limit:g} s passed")
         self.kind = kind
         self.limit = limit
+        self.comments = comments
 
 
 class Watchdog:
     __slots__ = ("deadline_s", "idle_s", "_loop", "_task", "_handle", "_start", "_last", "_idle_on",
-                 "inside", "fired", "_ours")
+                 "inside", "fired", "_ours", "noise")
 
     def __init__(self, deadline_s: float | None, idle_s: float | None) -> None:
         self.deadline_s = deadline_s if deadline_s and deadline_s > 0 else None
@@ -53,6 +55,8 @@ class Watchdog:
         self.inside = False
         self.fired: Expired | None = None
         self._ours = False
+        #: Bytes arrived since the last progress (comments, partial lines), set by the reader.
+        self.noise = False
 
     @property
     def started(self) -> bool:
@@ -77,6 +81,7 @@ class Watchdog:
         self._arm()  # the idle limit may be due before the deadline the timer was set for
 
     def progress(self) -> None:
+        self.noise = False
         if self._loop is not None:
             self._last = self._loop.time()
 
@@ -104,7 +109,7 @@ class Watchdog:
         if self.deadline_s and now >= self._start + self.deadline_s:
             self.fired = Expired("deadline", self.deadline_s)
         elif self._idle_on and self.idle_s and now >= self._last + self.idle_s:
-            self.fired = Expired("idle", self.idle_s)
+            self.fired = Expired("idle", self.idle_s, comments=self.noise)
         else:
             self._arm()  # progress moved the idle clock on: look again when it is due
             return

@@ -208,6 +208,12 @@ class HTTPProvider(Provider):
 
     def _expired(self, exp: Expired, *, streaming: bool) -> LLMError:
         """A watchdog limit as a typed error that names the knob that sets it."""
+        if exp.kind == "idle" and not exp.comments:  # nothing at all arrived: a plain stall
+            return StreamInterrupted(
+                f"The stream from {self.host} stalled: nothing arrived for {exp.limit:g} s.",
+                provider=self.name, hint=f"Partial text is kept; retry, or raise {_KNOBS['read_timeout']} "
+                                         "for slow models.",
+            )
         if exp.kind == "idle":
             return StreamInterrupted(
                 f"The stream from {self.host} made no progress for {exp.limit:g} s (keep-alive comments only).",
@@ -429,6 +435,8 @@ class HTTPProvider(Provider):
                         dog.progress()
                         for event in events:
                             yield event
+                    else:
+                        dog.noise = True  # bytes, but no event: keep-alive comments (or half a line)
                 outcome = "ok"
             except GeneratorExit:
                 outcome = "ok"  # the caller stopped reading (e.g. after [DONE])

@@ -9,7 +9,9 @@ scheduler admits a request only when every limit it knows of allows it:
   lowered by AIMD: a 429 halves the allowance (once per round of requests), and every
   `RECOVER_AFTER` successes raise it by one again;
 - **requests per minute**: at most ``rpm`` request starts in any 60 s window (servers count a
-  rolling minute); a user-set ``rpm`` also spaces starts ``60/rpm`` apart;
+  rolling minute); a user-set ``rpm`` also spaces starts ``60/rpm`` apart. A start is dated when
+  the server's answer arrives (when one does), not when we sent it: the server counted it at some
+  moment in between, so our window never ends before the server's, whatever the network delay;
 - **what the server says**: ``Retry-After`` pauses everyone sharing the key;
   ``X-RateLimit-Remaining: 0`` waits for ``X-RateLimit-Reset``; the request limit header becomes
   the rpm; and 429 texts such as Moonshot's "request reached organization max RPM: 3" or "max
@@ -31,6 +33,7 @@ own event loop.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import contextvars
 import email.utils
@@ -39,7 +42,6 @@ import math
 import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -252,12 +254,14 @@ def _report(info: WaitInfo) -> None:
 class Permit:
     """One admitted request. Release it exactly once when the request is over (extra calls are no-ops)."""
 
-    __slots__ = ("_scheduler", "epoch", "seq", "_released")
+    __slots__ = ("_scheduler", "epoch", "seq", "start", "_released")
 
-    def __init__(self, scheduler: Scheduler, epoch: int, seq: int) -> None:
+    def __init__(self, scheduler: Scheduler, epoch: int, seq: int, start: float) -> None:
         self._scheduler = scheduler
         self.epoch = epoch
         self.seq = seq
+        #: This request's entry in the scheduler's window (monotonic; moved to the answer's arrival).
+        self.start = start
         self._released = False
 
     def release(self, outcome: str = "ok") -> None:
@@ -286,7 +290,7 @@ class Scheduler:
         self._epoch = 0
         self._seq = 0
         self.in_flight = 0
-        self._starts: deque[float] = deque(maxlen=20_000)  # monotonic start times, newest last
+        self._starts: list[float] = []  # monotonic start times in the window, sorted
         self._next_start = 0.0
         self._paused_until = 0.0
         self._remaining: int | None = None
@@ -372,9 +376,9 @@ class Scheduler:
         rpm = self.rpm
         if rpm:
             starts = self._starts
-            cutoff = now - self.window_s
-            while starts and starts[0] <= cutoff:
-                starts.popleft()
+            gone = bisect.bisect_right(starts, now - self.window_s)
+            if gone:
+                del starts[:gone]
             if len(starts) >= rpm:
                 return starts[-rpm] + self.window_s - now, self._rpm_reason(rpm)
             if self.user_rpm and rpm == self.user_rpm and self._next_start > now:
@@ -386,15 +390,17 @@ class Scheduler:
     def _admit(self, now: float) -> Permit:
         self.in_flight += 1
         self._seq += 1
-        self._starts.append(now)
+        self._starts.append(now)  # now is the latest time: the list stays sorted
+        if len(self._starts) > 20_000 and not self.rpm:
+            del self._starts[:10_000]
         self.granted.append(now)
         if len(self.granted) > 1000:
             del self.granted[:500]
         if self.user_rpm and self.rpm == self.user_rpm:
             self._next_start = max(now, self._next_start) + self.window_s / self.user_rpm
-        if self._remaining is not None:
-            self._remaining -= 1
-        return Permit(self, self._epoch, self._seq)
+        if self._remaining is not None and not self.rpm:
+            self._remaining -= 1  # no window of our own: count down what the server said is left
+        return Permit(self, self._epoch, self._seq, now)
 
     def try_acquire(self) -> Permit | None:
         """A permit if one is free right now (no waiting), else None."""
@@ -468,7 +474,10 @@ class Scheduler:
             self._paused_until = max(self._paused_until, time.monotonic() + max(0.0, seconds))
 
     def observe(self, headers: Mapping[str, str] | None, permit: Permit | None = None) -> None:
-        """Read a response's rate-limit headers (every response, success or error)."""
+        """A response arrived for `permit`: date its start now, and read its rate-limit headers."""
+        if permit is not None:
+            with self._lock:
+                self._restamp(permit, time.monotonic())
         info = parse_rate_headers(headers)
         if info is None:
             return
@@ -477,10 +486,20 @@ class Scheduler:
             if info.limit and (info.per_minute or self.profile.limit_header_is_rpm):
                 self._learn_rpm(info.limit)
             if info.remaining is not None:
-                since = self._seq - permit.seq if permit is not None else 0  # started after this one
-                self._remaining = info.remaining - since
+                # Requests we sent meanwhile may or may not be in the server's count; our own window
+                # covers them, so this only holds us back when the server says "none left".
+                self._remaining = info.remaining
                 self._reset_at = time.monotonic() + (info.reset_s if info.reset_s is not None else self.window_s)
         self._wake()
+
+    def _restamp(self, permit: Permit, now: float) -> None:
+        """Move `permit`'s window entry to `now` (the server counted it no later than this)."""
+        starts = self._starts
+        i = bisect.bisect_left(starts, permit.start)
+        if i < len(starts) and starts[i] == permit.start:
+            del starts[i]
+            bisect.insort(starts, now)
+        permit.start = now
 
     def learn(self, message: str | None) -> None:
         """Limits announced in a 429's text become this key's limits for the session."""
