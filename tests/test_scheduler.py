@@ -23,6 +23,7 @@ from llm_magics.providers.scheduler import (
     RECOVER_AFTER,
     Scheduler,
     WaitInfo,
+    on_admitted,
     parse_limit_message,
     parse_rate_headers,
     report_waits,
@@ -165,6 +166,7 @@ def test_a_start_is_dated_when_the_answer_arrives() -> None:
 def test_a_waiting_caller_is_reported_and_admitted_when_a_slot_frees() -> None:
     s = Scheduler("kimi", concurrency=1)
     seen: list[WaitInfo] = []
+    admitted: list[str] = []  # what a provider's latency clock does (complete(), _post_for_model)
 
     async def go() -> None:
         held = await s.acquire()
@@ -175,7 +177,7 @@ def test_a_waiting_caller_is_reported_and_admitted_when_a_slot_frees() -> None:
             reported.set()
 
         async def second() -> None:
-            with report_waits(note):
+            with report_waits(note), on_admitted(lambda: admitted.append("clock restarted")):
                 (await s.acquire()).release()
 
         task = asyncio.ensure_future(second())
@@ -188,6 +190,7 @@ def test_a_waiting_caller_is_reported_and_admitted_when_a_slot_frees() -> None:
     assert len(seen) == 2 and seen[0].seconds is None and seen[0].reason == "1 at a time (your setting)"
     assert seen[0].describe().startswith("waiting for the rate limit: ") and not seen[0].done
     assert seen[1].done  # admitted: the caller's clocks (TTFT, latency) start here
+    assert admitted == ["clock restarted"]  # the inner block got it, and the outer view saw both reports
     assert s.waits == 1 and s.in_flight == 0
 
 

@@ -378,9 +378,12 @@ class Provider(ABC):
         self, messages: Sequence[Message], *, model: str | None = None, **params: Any
     ) -> Completion:
         """The whole answer at once; the same text `stream` would give."""
+        from llm_magics.providers.scheduler import on_admitted
+
         collector = StreamCollector(self.resolve_model(model), self.name, self.pricer)
-        async for chunk in self.stream(messages, model=model, **params):
-            collector.add(chunk)
+        with on_admitted(collector.restart):  # queueing for the rate limit is not the model's time
+            async for chunk in self.stream(messages, model=model, **params):
+                collector.add(chunk)
         return collector.result()
 
     async def check(self) -> CheckReport:

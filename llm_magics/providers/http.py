@@ -46,7 +46,7 @@ from llm_magics.providers.suggest import closest
 from llm_magics.providers.base import Provider
 from llm_magics.providers.deadline import Expired, Watchdog
 from llm_magics.providers.retry import RetryPolicy
-from llm_magics.providers.scheduler import Permit, Scheduler, scheduler_for
+from llm_magics.providers.scheduler import Permit, Scheduler, on_admitted, scheduler_for
 
 if TYPE_CHECKING:
     import httpx
@@ -243,8 +243,14 @@ class HTTPProvider(Provider):
     async def _post_for_model(self, path: str, body: Any, model: str) -> tuple[Any, float]:
         """POST a non-streamed request: (JSON answer, seconds). A 404 names the model and its closest IDs."""
         t0 = time.perf_counter()
+
+        def sent() -> None:  # queueing for the rate limit is not the model's latency
+            nonlocal t0
+            t0 = time.perf_counter()
+
         try:
-            obj = await self._json("POST", path, body)
+            with on_admitted(sent):
+                obj = await self._json("POST", path, body)
         except ModelNotFoundError as exc:
             raise await self._model_not_found(model, exc) from None
         return obj, time.perf_counter() - t0

@@ -59,6 +59,7 @@ __all__ = [
     "parse_rate_headers",
     "parse_limit_message",
     "report_waits",
+    "on_admitted",
 ]
 
 #: The window servers count requests in ("per minute").
@@ -235,6 +236,25 @@ _reporter: contextvars.ContextVar[Callable[[WaitInfo], None] | None] = contextva
 def report_waits(callback: Callable[[WaitInfo], None]) -> Iterator[None]:
     """Calls made inside this block report rate-limit waits to `callback` (e.g. a pane's view)."""
     token = _reporter.set(callback)
+    try:
+        yield
+    finally:
+        _reporter.reset(token)
+
+
+@contextlib.contextmanager
+def on_admitted(callback: Callable[[], None]) -> Iterator[None]:
+    """Calls made inside this block call `callback` when a request that waited is admitted (to
+    restart a latency clock); waits are still reported to the block's enclosing `report_waits`."""
+    outer = _reporter.get()
+
+    def both(info: WaitInfo) -> None:
+        if info.done:
+            callback()
+        if outer is not None:
+            outer(info)
+
+    token = _reporter.set(both)
     try:
         yield
     finally:
