@@ -38,6 +38,13 @@ def test_summarize_even_count_median_is_the_mean_of_the_middle_two() -> None:
     assert s.stdev == pytest.approx(math.sqrt(5 / 3))
 
 
+def test_summarize_two_values() -> None:
+    # [1, 3]: median 2, squared deviations 1 + 1 = 2, sample variance 2 / (2 - 1) = 2, stdev sqrt(2)
+    s = summarize([3, 1])
+    assert s is not None and (s.median, s.min, s.max, s.n) == (2.0, 1.0, 3.0, 2)
+    assert s.stdev == pytest.approx(math.sqrt(2))
+
+
 def test_summarize_one_value_has_no_stdev_and_nothing_is_none() -> None:
     assert summarize([0.5]) == Stat(0.5, 0.5, 0.5, None, 1)
     assert summarize([]) is None
@@ -94,6 +101,7 @@ def test_from_dict_reads_a_stored_attempt_and_ignores_unknown_and_derived_keys()
 def test_fmt_metric_median_and_min_max_spread() -> None:
     assert fmt_metric("ttft", Stat(0.31, 0.29, 0.35, 0.03, 3)) == "0.31 s (0.29–0.35 s)"  # as in notebook 04's table
     assert fmt_metric("ttft", Stat(0.31, 0.29, 0.35, 0.03, 3), unit=False) == "0.31 (0.29–0.35)"
+    assert fmt_metric("ttft", Stat(0.32, 0.29, 0.35, 0.04, 2)) == "0.32 s (0.29–0.35 s)"  # two runs have a spread
     # min and max in different units keep theirs
     assert fmt_metric("latency", Stat(0.31, 0.05, 2.43, None, 3)) == "0.31 s (50 ms–2.4 s)"
     assert fmt_metric("output_tokens", Stat(412.0, 400.0, 420.0, None, 3)) == "412 tok (400–420 tok)"
@@ -147,3 +155,18 @@ def test_unknown_metric_names_the_closest_or_lists_them_all() -> None:
     with pytest.raises(ConfigurationError) as exc:
         canonical_metric("zzz")
     assert exc.value.hint == "Metrics: ttft, latency, tokens_per_s, output_tokens, reasoning_tokens, cost."
+
+
+def test_which_direction_is_better_and_units() -> None:
+    from llm_magics.comparison.stats import METRICS
+
+    # only speed is better higher; times, token counts (cheaper) and cost are better lower
+    assert {name: (attr, higher, unit) for name, (attr, higher, unit) in METRICS.items()} == {
+        "ttft": ("ttft_s", False, "s"),
+        "latency": ("latency_s", False, "s"),
+        "tokens_per_s": ("tokens_per_s", True, "tok/s"),
+        "output_tokens": ("output_tokens", False, "tok"),
+        "reasoning_tokens": ("reasoning_tokens", False, "tok"),
+        "cost": ("cost_amount", False, ""),
+    }
+    assert Attempt().tokens_estimated is False  # counted by the server unless said otherwise

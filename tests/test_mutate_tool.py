@@ -86,11 +86,13 @@ def test_functions_filter_and_exclusion_key(mutate: ModuleType) -> None:
     assert only_f and all(7 <= m.line <= 13 for m in only_f)
     assert mutate.mutants_for(SOURCE.encode(), "m.py", ["g"]) == []  # g's only line is marked no-mutate
     m = next(m for m in only_f if m.desc == "3 -> 4")
-    assert (m.where, m.nth) == ("if x < 3 and flag:", 1)
+    assert (m.where, m.nth, m.func) == ("if x < 3 and flag:", 1, "f")
     entry = {"path": "m.py", "mutation": "3 -> 4", "where": "  if x < 3 and flag:", "reason": "because"}
     assert mutate._excluded(m, [entry]) == "because"
     assert mutate._excluded(m, [{**entry, "nth": 2}]) is None
     assert mutate._excluded(m, [{**entry, "path": "other.py"}]) is None
+    assert mutate._excluded(m, [{**entry, "func": "f"}]) == "because"
+    assert mutate._excluded(m, [{**entry, "func": "g"}]) is None
 
 
 def test_the_config_names_existing_modules_and_complete_exclusions(mutate: ModuleType) -> None:

@@ -22,7 +22,9 @@ Usage (from the repository root; configuration in tools/mutation.toml)::
 
 A mutant is *caught* when the tests fail (or time out); a survivor is printed with its line, the
 mutation and the mutated line. Survivors that cannot change behaviour are listed under
-``[[exclude]]`` in the config with a one-line reason and left out of the score.
+``[[exclude]]`` in the config with a one-line reason and left out of the score (matched by path,
+mutation, the original line's text, optionally the enclosing function, and ``nth`` when a line has
+the same mutation twice).
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class Mutant:
     repl: str
     where: str = ""  # the original line, stripped: with `desc` (and `nth`) the key of an exclusion
     nth: int = 1  # 2 for the second mutant with the same `desc` on the same line, ...
+    func: str = ""  # the enclosing function ("Class.method"), "" at module level
     mutated_line: str = ""
     status: str = ""  # caught | timeout | survived | excluded
     reason: str = ""
@@ -128,7 +131,7 @@ class _Collector:
         target = span_node or node
         start, end = self._span(target)
         n: Any = node
-        self.out.append(Mutant(self.path, n.lineno, n.end_lineno, kind, desc, start, end, repl))
+        self.out.append(Mutant(self.path, n.lineno, n.end_lineno, kind, desc, start, end, repl, func=ctx.func))
 
     # -- traversal -------------------------------------------------------------------------
     def run(self, tree: ast.Module) -> list[Mutant]:
@@ -471,7 +474,7 @@ def _copy_repo(items: list[str], dest: Path, rev: str | None = None) -> None:
 def _excluded(m: Mutant, excludes: list[dict[str, Any]]) -> str | None:
     for ex in excludes:
         if (ex["path"] == m.path and ex["mutation"] == m.desc and ex["where"].strip() == m.where
-                and int(ex.get("nth", 1)) == m.nth):
+                and int(ex.get("nth", 1)) == m.nth and ex.get("func", m.func) == m.func):
             return str(ex["reason"])
     return None
 
@@ -612,10 +615,11 @@ def main(argv: list[str] | None = None) -> int:
         print("  " + res.line())
     survivors = [m for r in results for m in r.mutants if m.status in ("survived", "uncovered")]
     if survivors:
-        print("\nSurvivors (add a test that fails on each, or an [[exclude]] with path, mutation, where, nth, reason):")
+        print("\nSurvivors (add a test that fails on each, or an [[exclude]] with path, mutation, where, func, nth, reason):")
         for m in survivors:
             nth = f"  nth = {m.nth}" if m.nth > 1 else ""
-            print(f"  {m.path}:{m.line}  {m.desc:<24} -> {m.mutated_line}\n      where = {json.dumps(m.where)}{nth}")
+            print(f"  {m.path}:{m.line}  {m.desc:<24} -> {m.mutated_line}\n"
+                  f"      func = {json.dumps(m.func)}  where = {json.dumps(m.where)}{nth}")
     if args.json:
         Path(args.json).write_text(json.dumps(
             [{"module": r.name, "path": r.path, "score": round(r.score, 1), "mutants": [asdict(m) for m in r.mutants]}
