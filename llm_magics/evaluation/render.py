@@ -7,7 +7,7 @@ Anything unknown (no price, no usage, no scored call yet) is "—".
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from llm_magics.fmt import fmt_seconds
@@ -15,7 +15,8 @@ from llm_magics.fmt import fmt_seconds
 if TYPE_CHECKING:
     from llm_magics.evaluation.result import EvalResult
 
-__all__ = ["table_rows", "to_markdown", "to_html", "to_text", "plot", "png", "HEADERS", "fmt_score", "progress_text"]
+__all__ = ["table_rows", "to_markdown", "to_html", "to_text", "plot", "png", "HEADERS", "fmt_score", "progress_text",
+           "judge_line", "wait_text"]
 
 DASH = "—"
 
@@ -52,12 +53,13 @@ def _secs(a: Any, b: Any = None) -> str:
     return fmt_seconds(a) if b is None else f"{fmt_seconds(a)} / {fmt_seconds(b)}"
 
 
-def _cost(r: dict[str, Any]) -> str:
-    if not r.get("cost_known") or r.get("cost") is None:
+def _cost(r: dict[str, Any], prefix: str = "") -> str:
+    """The row's `cost` (or `judge_cost` with prefix "judge_"), "—" unless every call is priced."""
+    if not r.get(f"{prefix}cost_known") or r.get(f"{prefix}cost") is None:
         return DASH
     from llm_magics.pricing.cost import format_amount
 
-    return format_amount(float(r["cost"]), str(r.get("currency") or "USD"))
+    return format_amount(float(r[f"{prefix}cost"]), str(r.get(f"{prefix}currency") or "USD"))
 
 
 def _errors(r: dict[str, Any]) -> str:
@@ -78,14 +80,15 @@ def _tokens(r: dict[str, Any]) -> str:
     return out
 
 
-def HEADERS(k: int) -> list[str]:  # noqa: N802 - a computed constant
+def HEADERS(k: int, judge: bool = False) -> list[str]:  # noqa: N802 - a computed constant
+    """The table's columns; `judge`: a "judge cost" column after "cost" (what grading each target took)."""
     cols = ["target", "score (95% CI)", "scored", "errors"]
     if k > 1:
         cols += [f"pass@{k}", f"maj@{k}", "consistency"]
-    return cols + ["latency p50 / p95", "TTFT p50", "tokens in / out", "cost"]
+    return cols + ["latency p50 / p95", "TTFT p50", "tokens in / out", "cost"] + (["judge cost"] if judge else [])
 
 
-def table_rows(rows: Sequence[dict[str, Any]], k: int) -> list[list[str]]:
+def table_rows(rows: Sequence[dict[str, Any]], k: int, judge: bool = False) -> list[list[str]]:
     pct = _unit_scale(rows)
     out = []
     for r in rows:
@@ -95,6 +98,8 @@ def table_rows(rows: Sequence[dict[str, Any]], k: int) -> list[list[str]]:
             cells += [fmt_score(r.get("pass_at_k"), pct), fmt_score(r.get("maj_at_k"), pct),
                       DASH if r.get("consistency") is None else f"{100 * r['consistency']:.0f}%"]
         cells += [_secs(r.get("latency_p50"), r.get("latency_p95")), _secs(r.get("ttft_p50")), _tokens(r), _cost(r)]
+        if judge:
+            cells.append(_cost(r, "judge_"))
         out.append(cells)
     return out
 
@@ -143,15 +148,42 @@ def _footer(res: EvalResult) -> list[str]:
     if missing and res.status != "running":
         lines.append(f"{missing} call{'s' if missing != 1 else ''} not yet answered: `%eval --resume {res.id}` "
                      "(or `res.resume()`) sends only those.")
+    judge = judge_line(res)
+    if judge:
+        lines.append(judge)
     lines += [f"_{n}_" for n in res.notes]
     return lines
+
+
+def judge_line(res: EvalResult) -> str | None:
+    """'Judge `kimi:kimi-k2.6`: 12 calls, 1,480 prompt / 96 output tokens, judge cost $0.0019 · eval
+    cost $0.0047 (targets $0.0028 + judge $0.0019)': the judge's share, and the eval's total with it."""
+    judged = [c for c in res.calls.values() if c.judge_calls]
+    if not res.judge or not judged:
+        return None
+    from llm_magics.pricing.cost import CostTotal, format_cost
+    from llm_magics.providers.base import Cost
+
+    calls = sum(c.judge_calls for c in judged)
+    prompt = sum(c.judge_prompt_tokens for c in judged)
+    output = sum(c.judge_output_tokens for c in judged)
+    judge_cost = CostTotal.of(Cost(c.judge_cost, c.judge_currency or "USD", True) if c.judge_cost is not None else None
+                              for c in judged).single()
+    text = (f"Judge `{res.judge}`: {calls:,} call{'s' if calls != 1 else ''}, {prompt:,} prompt / {output:,} output tokens, "
+            f"judge cost {format_cost(judge_cost)}")
+    total = res.total_cost()
+    if total.known and judge_cost.known and total.amount is not None and judge_cost.amount is not None:
+        targets = Cost(total.amount - judge_cost.amount, total.currency, True)
+        text += f" · eval cost {format_cost(total)} (targets {format_cost(targets)} + judge {format_cost(judge_cost)})"
+    return text + "."
 
 
 def to_markdown(res: EvalResult, *, title: bool = True, rows: Sequence[dict[str, Any]] | None = None) -> str:
     rows = res.summary if rows is None else rows
     k = res.repeat
-    head = HEADERS(k)
-    body = table_rows(rows, k)
+    judge = bool(res.judge)
+    head = HEADERS(k, judge)
+    body = table_rows(rows, k, judge)
     best = _best(rows)
     if best is not None:
         body[best][1] = "★ " + body[best][1]
@@ -166,8 +198,9 @@ def to_html(res: EvalResult, rows: Sequence[dict[str, Any]] | None = None, *, fo
     """The table as HTML; `rows` defaults to the full summary (the live view passes `live_summary()`)."""
     rows = res.summary if rows is None else rows
     k = res.repeat
-    head = HEADERS(k)
-    body = table_rows(rows, k)
+    judge = bool(res.judge)
+    head = HEADERS(k, judge)
+    body = table_rows(rows, k, judge)
     best = _best(rows)
     th = "".join(f"<th style='text-align:{'left' if i == 0 else 'right'};padding:2px 8px'>{html.escape(h)}</th>"
                  for i, h in enumerate(head))
@@ -190,7 +223,8 @@ def to_html(res: EvalResult, rows: Sequence[dict[str, Any]] | None = None, *, fo
 
 def to_text(res: EvalResult) -> str:
     k = res.repeat
-    rows = [HEADERS(k), *table_rows(res.summary, k)]
+    judge = bool(res.judge)
+    rows = [HEADERS(k, judge), *table_rows(res.summary, k, judge)]
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths))).rstrip()
              for r in rows]
@@ -269,3 +303,14 @@ def progress_text(done: int, total: int, sent: int, elapsed: float) -> str:
         if left > 0:
             parts.append("ETA " + _duration(left / (sent / elapsed)))
     return " · ".join(parts)
+
+
+def wait_text(waiting: Mapping[str, str]) -> str:
+    """The views' rate-limit line from the calls queued now (call → its `Waiting` text, oldest first):
+    the newest reason and expected wait, and how many calls queue — '' when none does.
+
+    'waiting for the rate limit: 3 requests/min (announced by the server) (~18 s) · 5 calls queued'"""
+    if not waiting:
+        return ""
+    texts = list(waiting.values())
+    return texts[-1] + (f" · {len(texts)} calls queued" if len(texts) > 1 else "")

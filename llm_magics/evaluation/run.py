@@ -29,11 +29,12 @@ from llm_magics.errors import (
     ModelNotFoundError,
     QuotaExceededError,
 )
-from llm_magics.events import EventSink, Notice, Progress, RunFinished, RunStarted, null_sink
+from llm_magics.events import EventSink, Notice, Progress, RunFinished, RunStarted, Waiting, null_sink
 from llm_magics.evaluation.limits import Slots
 from llm_magics.evaluation.plan import EvalPlan, prepare, prepare_resume
 from llm_magics.evaluation.records import CallKey, CallResult
 from llm_magics.evaluation.result import EvalResult
+from llm_magics.providers.scheduler import WaitInfo, report_waits
 
 if TYPE_CHECKING:
     from llm_magics.history.calls import CallWriter
@@ -133,27 +134,45 @@ class _Engine:
 
     # ---- one call ------------------------------------------------------------------------------
 
+    def pane(self, key: CallKey) -> str:
+        """The id of one call in `Waiting` events: 'kimi:kimi-k2.6 item 3' (+ ' repeat 2' with repeat > 1)."""
+        label, item, rep = key
+        return f"{label} item {item + 1}" + (f" repeat {rep + 1}" if self.res.repeat > 1 else "")
+
+    def waits(self, pane: str) -> Any:
+        """Report this call's waits for the shared rate limit to the view ("waiting for the rate limit …").
+
+        The provider restarts its own latency clock when a queued request is sent (`on_admitted`),
+        so queueing is shown here and never counted as the model's latency."""
+        def waited(w: WaitInfo) -> None:
+            self.emit(Waiting(pane, "" if w.done else w.describe(), None if w.done else w.seconds))
+
+        return report_waits(waited)
+
     async def send(self, key: CallKey) -> CallResult:
         label, item, rep = key
         target = self.plan.target(label)
         call = CallResult(label, item, rep)
+        pane = self.pane(key)
         try:
             async with self.slots.slot(target.provider):
                 self.sent += 1
-                if self.plan.workflow is not None:
-                    out = await self.plan.workflow.run(target.provider, target.model, self.plan.prompts[item], self.plan.params)
-                    call.output, call.reasoning, call.usage = out.output, out.reasoning, out.usage
-                    call.ttft_s, call.latency_s, call.finish_reason = out.ttft_s, out.latency_s, out.finish_reason
-                    call.cost, call.currency = out.cost, out.currency
-                    if out.error is not None:
-                        call.error, call.error_type = out.error, "WorkflowStepFailed"
-                else:
-                    done = await target.provider.complete(self.plan.messages(item), model=target.model, **self.plan.params)
-                    call.output, call.reasoning, call.usage = done.text, done.reasoning, done.usage
-                    call.ttft_s, call.latency_s, call.finish_reason = done.ttft_s, done.latency_s, done.finish_reason
-                    cost = getattr(done, "cost", None)
-                    if cost is not None and cost.known and cost.amount is not None:
-                        call.cost, call.currency = cost.amount, cost.currency
+                with self.waits(pane):
+                    if self.plan.workflow is not None:
+                        out = await self.plan.workflow.run(target.provider, target.model, self.plan.prompts[item],
+                                                           self.plan.params, on_wait=self.emit_step_wait(pane))
+                        call.output, call.reasoning, call.usage = out.output, out.reasoning, out.usage
+                        call.ttft_s, call.latency_s, call.finish_reason = out.ttft_s, out.latency_s, out.finish_reason
+                        call.cost, call.currency = out.cost, out.currency
+                        if out.error is not None:
+                            call.error, call.error_type = out.error, "WorkflowStepFailed"
+                    else:
+                        done = await target.provider.complete(self.plan.messages(item), model=target.model, **self.plan.params)
+                        call.output, call.reasoning, call.usage = done.text, done.reasoning, done.usage
+                        call.ttft_s, call.latency_s, call.finish_reason = done.ttft_s, done.latency_s, done.finish_reason
+                        cost = getattr(done, "cost", None)
+                        if cost is not None and cost.known and cost.amount is not None:
+                            call.cost, call.currency = cost.amount, cost.currency
         except LLMError as exc:
             call.error, call.error_type = exc.message, type(exc).__name__
             if isinstance(exc, _FATAL):
@@ -168,20 +187,32 @@ class _Engine:
             await self.score(call)
         return call
 
+    def emit_step_wait(self, pane: str) -> Any:
+        """A workflow step's wait, shown as this call's ('… item 3 · step triage')."""
+        def forward(event: Waiting) -> None:
+            self.emit(Waiting(f"{pane} · step {event.pane}", event.text, event.seconds))
+
+        return forward
+
     async def score(self, call: CallResult) -> None:
         row = self.res.item(call.item).row
         expected = row.get(self.res.expected) if self.res.expected else None
         try:
-            s = await self.plan.scorer.ascore(call.output, row, expected, prompt=self.plan.prompts[call.item])
+            with self.waits("judge · " + self.pane(call.call_key)):  # the judge queues like any call
+                s = await self.plan.scorer.ascore(call.output, row, expected, prompt=self.plan.prompts[call.item])
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a raising scorer marks this item, the run goes on
+            if getattr(exc, "usage", None) is not None:  # a judge reply without a verdict was still paid for
+                call.add_judge(getattr(exc, "usage", None), getattr(exc, "cost", None))
             msg = exc.message if isinstance(exc, LLMError) else str(exc)
             call.scoring_error = f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
             call.score = call.key = call.reason = None
             return
         call.score, call.key, call.reason = s.value, s.key, s.reason
         call.scoring_error = None
+        if s.usage is not None or s.cost is not None:
+            call.add_judge(s.usage, s.cost)
 
     def stop_target(self, label: str, exc: LLMError) -> None:
         if label in self.stopped:
@@ -239,6 +270,8 @@ class _Engine:
         self.start_writer()
         self.save()
         self.emit(RunStarted(kind="eval", run=res, title=res.title, layout="grid"))
+        for text in self.plan.session_notices:  # e.g. "No Kimi key found": magics show it once per session
+            self.emit(Notice(text, "info", once=True))
         for text in self.plan.notices:
             self.emit(Notice(text, "warning"))
         self.emit(Progress(self.done, self.total, "starting"))
@@ -275,11 +308,6 @@ class _Engine:
                 res.notes.append(f"Stopped: {self.budget_stop}")
         else:
             res.status = "done"
-        judge = getattr(self.plan.scorer, "calls", 0)
-        if self.plan.judge is not None and judge:
-            sc: Any = self.plan.scorer
-            res.notes.append(f"Judge {self.plan.judge.label}: {sc.calls} calls, {sc.prompt_tokens:,} prompt / "
-                             f"{sc.output_tokens:,} output tokens (not in the targets' cost).")
         self.finish()
         self.emit(RunFinished(markdown=res.to_markdown(), status=res.status))
         return res

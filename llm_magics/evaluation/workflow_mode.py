@@ -11,10 +11,12 @@ per-item runs are not stored as workflow runs of their own: the eval stores each
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from llm_magics.errors import ConfigurationError
+from llm_magics.events import Event, Waiting, null_sink
 
 if TYPE_CHECKING:
     from llm_magics.personas.model import Persona
@@ -70,8 +72,13 @@ class WorkflowMode:
     def system_prompts(self) -> list[str]:
         return [p.system_prompt for p in self.personas.values() if p is not None]
 
-    async def run(self, provider: Any, model: str, text: str, params: dict[str, Any]) -> WorkflowOutcome:
-        from llm_magics.events import null_sink
+    async def run(self, provider: Any, model: str, text: str, params: dict[str, Any],
+                  on_wait: Callable[[Waiting], None] | None = None) -> WorkflowOutcome:
+        """Run the workflow once; `on_wait` gets its steps' rate-limit waits (pane = step id)."""
+
+        def sink(event: Event) -> None:
+            if on_wait is not None and isinstance(event, Waiting):
+                on_wait(event)
         from llm_magics.history.store import new_run_id
         from llm_magics.workflow.execute import Target, execute
         from llm_magics.workflow.run import StepResult, WorkflowRun
@@ -93,7 +100,8 @@ class WorkflowMode:
         )
         run._spec = spec
         t0 = time.perf_counter()
-        await execute(run, spec, targets=targets, personas=self.personas, on_event=null_sink, history=None)
+        await execute(run, spec, targets=targets, personas=self.personas, on_event=sink if on_wait else null_sink,
+                      history=None)
         latency = time.perf_counter() - t0
         steps = [run.steps[sid] for sid in spec.order()]
         first_ttft = next((s.ttft_s for s in steps if s.ttft_s is not None), None)

@@ -22,7 +22,9 @@ __all__ = ["EvalMagics", "EvalTextView", "main"]
 
 class EvalTextView:
     """Terminal rendering: one progress line (rewritten in place on a tty, at most 4 times a second),
-    notices as they come, and the table once the run ends."""
+    notices as they come, a "[wait] waiting for the rate limit: … (~N s)" line when calls start
+    queueing for the shared scheduler (again only when the reason changes), and the table once
+    the run ends."""
 
     def __init__(self, stream: Any = None, *, tty: bool | None = None) -> None:
         self.out = stream or sys.stdout
@@ -33,6 +35,9 @@ class EvalTextView:
         self._first = 0
         self._line = False
         self.final_markdown: str | None = None
+        #: call → its Waiting text while it queues for the rate limit; the reason last printed.
+        self.waiting: dict[str, str] = {}
+        self._wait_reason: str | None = None
 
     def _write(self, text: str) -> None:
         self.out.write(text)
@@ -40,7 +45,7 @@ class EvalTextView:
 
     def __call__(self, event: Any) -> None:
         from llm_magics.evaluation.render import progress_text
-        from llm_magics.events import Notice, Progress, RunFinished, RunStarted
+        from llm_magics.events import Notice, Progress, RunFinished, RunStarted, Waiting
 
         if isinstance(event, RunStarted):
             self.run = event.run
@@ -52,8 +57,21 @@ class EvalTextView:
             final = event.done >= event.total
             if self.tty and (final or now - self._last >= 0.25):
                 self._last = now
-                self._write("\r" + progress_text(event.done, event.total, event.done - self._first, now - self._t0) + "   ")
+                queued = f" · {len(self.waiting)} waiting for the rate limit" if self.waiting and not final else ""
+                self._write("\r" + progress_text(event.done, event.total, event.done - self._first, now - self._t0)
+                            + queued + "   ")
                 self._line = True
+        elif isinstance(event, Waiting):
+            self.waiting.pop(event.pane, None)
+            if event.text:
+                self.waiting[event.pane] = event.text
+                reason = event.text.split(" (~")[0]  # without the expected wait, which differs per call
+                if reason != self._wait_reason:
+                    self._wait_reason = reason
+                    self._end_line()
+                    self._write(f"[wait] {event.text}\n")
+            elif not self.waiting:
+                self._wait_reason = None  # every queued call was sent: the next wait is news again
         elif isinstance(event, Notice):
             self._end_line()
             self._write(f"[{event.level}] {event.text}\n")

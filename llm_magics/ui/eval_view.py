@@ -3,25 +3,27 @@
 An `EventSink` like `LiveView`: the runner's `RunStarted` hands over the live `EvalResult`, every
 `Progress` pokes a throttle that re-renders at most 4 times a second (`RATE`), reading the
 result's cheap live summary (no bootstrap while running). The progress line shows done/total,
-calls per minute (of this session's calls) and the ETA. On `RunFinished` the finished view is
+calls per minute (of this session's calls) and the ETA; under it, while calls queue for the
+shared rate limit (`Waiting` events), one line says so, why and for about how long. On `RunFinished` the finished view is
 shown once more together with its static twins — Markdown, HTML and, when matplotlib is
 installed, a PNG chart of score ± CI per target — so a saved notebook shows the result on GitHub.
 
 DOM hooks for browser tests: `.llm-eval-live` (the whole view), `.llm-eval-progress`,
-`.llm-eval-table`, `.llm-notice`.
+`.llm-eval-wait`, `.llm-eval-table`, `.llm-notice`.
 """
 
 from __future__ import annotations
 
 import html
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 
-from llm_magics.evaluation.render import progress_text
-from llm_magics.events import Event, Notice, Progress, RunFinished, RunStarted
+from llm_magics.evaluation.render import progress_text, wait_text
+from llm_magics.events import Event, Notice, Progress, RunFinished, RunStarted, Waiting
 from llm_magics.ui.live import _default_schedule, _display, _widget_bundle
 from llm_magics.ui.throttle import Scheduler, Throttle
 
@@ -58,10 +60,15 @@ class EvalView:
         self.label = widgets.Label("")
         self.progress = widgets.HBox([self.bar, self.label])
         self.progress.add_class("llm-eval-progress")
+        self.wait_w = widgets.HTML("")
+        self.wait_w.add_class("llm-eval-wait")
+        #: call → its "waiting for the rate limit …" text, while it queues (oldest first).
+        self._waiting: dict[str, str] = {}
+        self._wait_lock = threading.Lock()  # events on the loop thread, renders maybe on a timer
         self.table = widgets.HTML("")
         self.table.add_class("llm-eval-table")
         self.status_w = widgets.HTML("")
-        self.root = widgets.VBox([self.title_w, self.notices, self.progress, self.table, self.status_w])
+        self.root = widgets.VBox([self.title_w, self.notices, self.progress, self.wait_w, self.table, self.status_w])
         self.root.add_class("llm-eval-live")
         self.throttle = Throttle(self._render, rate=rate, clock=clock, schedule=schedule or _default_schedule)
         self._handle: Any = None
@@ -82,6 +89,12 @@ class EvalView:
                 self._t0, self._first_done = self._clock(), event.done
             self._done, self._total = event.done, event.total
             self.throttle.poke()
+        elif isinstance(event, Waiting):
+            with self._wait_lock:
+                self._waiting.pop(event.pane, None)
+                if event.text:  # empty: the call was sent, its wait is over
+                    self._waiting[event.pane] = event.text
+            self.throttle.poke()
         elif isinstance(event, RunStarted):
             self.run = event.run
             self.title_w.value = f"<b>{html.escape(event.title)}</b>"
@@ -100,13 +113,22 @@ class EvalView:
         self.bar.max = max(self._total, 1)
         self.bar.value = min(self._done, self.bar.max)
         self.label.value = progress_text(self._done, self._total, sent, elapsed)
+        with self._wait_lock:
+            waiting = wait_text(self._waiting)
+        self.wait_w.value = f'<div style="color:#ef6c00">⏳ {html.escape(waiting)}</div>' if waiting else ""
         if self.run is not None:
             from llm_magics.evaluation.render import to_html
 
             self.table.value = to_html(self.run, self.run.live_summary(), footer=False)
 
+    def _stop_waiting(self) -> None:
+        with self._wait_lock:
+            self._waiting.clear()
+        self.wait_w.value = ""
+
     def _finish(self, event: RunFinished) -> None:
         self.throttle.flush(close=True)
+        self._stop_waiting()
         self.status = event.status
         self.final_markdown = event.markdown
         if self.run is not None:
@@ -134,6 +156,7 @@ class EvalView:
 
     def close(self, status: str = "done") -> None:
         self.throttle.flush()
+        self._stop_waiting()
         if status == "interrupted":  # an error before the run is one UsageError line; nothing to add here
             self.status = status
             self.status_w.value = '<div style="color:#ef6c00">eval interrupted: every finished call is kept</div>'
