@@ -4,7 +4,8 @@ Blind by construction: the judge sees the task, the reference and the candidate 
 which provider or model wrote it, and any target's model ID or provider name inside the answer
 is replaced by "[model]" (a model that signs its answers would otherwise unblind the grader).
 The judge runs at temperature 0 where the model allows it and is not one of the targets'
-calls: its tokens are counted apart (`EvalResult.notes`).
+calls: its tokens and cost travel with each `Score` (and with `JudgeVerdictError` when its reply
+had no verdict: that call was paid for too) and are shown apart as the "judge cost".
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from llm_magics.evaluation.scorers import Score, Scorer, normalize
 
 if TYPE_CHECKING:
     from llm_magics.evaluation.limits import Slots
-    from llm_magics.providers.base import Provider
+    from llm_magics.providers.base import Cost, Provider, Usage
 
-__all__ = ["JudgeScorer", "judge_prompt", "parse_verdict", "JUDGE_SYSTEM"]
+__all__ = ["JudgeScorer", "JudgeVerdictError", "judge_prompt", "parse_verdict", "JUDGE_SYSTEM"]
 
 JUDGE_SYSTEM = (
     "You are a strict, impartial grader. You compare a candidate answer with a reference answer and "
@@ -65,6 +66,14 @@ def parse_verdict(text: str) -> tuple[bool, str]:
     r = _REASON.search(text)
     reason = r.group(1).strip() if r else ""
     return verdict.upper() == "PASS", reason
+
+
+class JudgeVerdictError(ValueError):
+    """The judge answered without a PASS/FAIL verdict; carries what that (billed) call used."""
+
+    def __init__(self, message: str, *, usage: Usage | None, cost: Cost | None) -> None:
+        super().__init__(message)
+        self.usage, self.cost = usage, cost
 
 
 class JudgeScorer(Scorer):
@@ -114,5 +123,9 @@ class JudgeScorer(Scorer):
         if done.usage is not None:
             self.prompt_tokens += done.usage.prompt_tokens
             self.output_tokens += done.usage.completion_tokens
-        passed, reason = parse_verdict(done.text)
-        return Score(1.0 if passed else 0.0, normalize(output)[:200], reason or None)
+        cost = getattr(done, "cost", None)
+        try:
+            passed, reason = parse_verdict(done.text)
+        except ValueError as exc:
+            raise JudgeVerdictError(str(exc), usage=done.usage, cost=cost) from None
+        return Score(1.0 if passed else 0.0, normalize(output)[:200], reason or None, usage=done.usage, cost=cost)

@@ -41,6 +41,8 @@ class EvalPlan:
     workflow: WorkflowMode | None = None
     judge: EvalTarget | None = None
     notices: list[str] = field(default_factory=list)
+    #: Session-wide news ("No Kimi key found"): an info notice shown once per session, not stored.
+    session_notices: list[str] = field(default_factory=list)
 
     def target(self, label: str) -> EvalTarget:
         return next(t for t in self.targets if t.label == label)
@@ -73,10 +75,10 @@ def _scorer_spec(scorer: Any) -> str | None:
 
 
 async def _bind_judge(judge: str, scorer: Scorer, targets: list[EvalTarget], providers: Providers,
-                      notices: list[str], slots: Any) -> EvalTarget:
+                      notices: list[str], slots: Any, session: list[str] | None = None) -> EvalTarget:
     from llm_magics.evaluation.judge import JudgeScorer
 
-    resolved, more = await resolve_targets([judge], providers)
+    resolved, more = await resolve_targets([judge], providers, session=session)
     notices += more
     jt = resolved[0]
     if any(t.label == jt.label for t in targets):
@@ -144,8 +146,9 @@ async def prepare(
         raise ConfigurationError(f"The template renders to an empty prompt for row {empty[0]}" + (f" (and {len(empty) - 1} more)" if len(empty) > 1 else "") + ".")
     providers = Providers()
     try:
-        resolved, notices = await resolve_targets(targets, providers)
-        jt = await _bind_judge(judge, sc, resolved, providers, notices, slots) if judge is not None else None
+        session: list[str] = []
+        resolved, notices = await resolve_targets(targets, providers, session=session)
+        jt = await _bind_judge(judge, sc, resolved, providers, notices, slots, session) if judge is not None else None
     except BaseException:
         await providers.aclose()
         raise
@@ -169,7 +172,7 @@ async def prepare(
     if offline:
         res.notes.append(f"{', '.join(offline)}: answers from the offline demo provider, generated locally, "
                          "not by a model (for the shipped sets it simulates a model's accuracy).")
-    return EvalPlan(res, resolved, sc, prompts, providers, params, wf, jt, notices)
+    return EvalPlan(res, resolved, sc, prompts, providers, params, wf, jt, notices, list(dict.fromkeys(session)))
 
 
 async def prepare_resume(res: EvalResult, *, scorer: Any = None, slots: Any = None) -> EvalPlan:

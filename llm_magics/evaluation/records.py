@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from llm_magics.providers.base import Usage
+from llm_magics.providers.base import Cost, Usage
 
 __all__ = ["CallResult", "CallKey"]
 
@@ -42,7 +42,27 @@ class CallResult:
     cost: float | None = None
     currency: str | None = None
     finish_reason: str | None = None
+    #: The judge's calls that graded this answer (a re-score after a verdict-less reply adds one):
+    #: their tokens and cost, kept apart from the target's. `judge_cost` is None when unpriced.
+    judge_calls: int = 0
+    judge_prompt_tokens: int = 0
+    judge_output_tokens: int = 0
+    judge_cost: float | None = None
+    judge_currency: str | None = None
     at: float = field(default_factory=time.time)
+
+    def add_judge(self, usage: Usage | None, cost: Cost | None) -> None:
+        """Count one judge call that graded this answer (its cost stays unknown once one was unpriced)."""
+        amount = cost.amount if cost is not None and cost.known else None
+        if self.judge_calls == 0 or self.judge_cost is not None:  # every earlier judge call was priced
+            if amount is None or cost is None:
+                self.judge_cost = self.judge_currency = None
+            else:
+                self.judge_cost, self.judge_currency = (self.judge_cost or 0.0) + float(amount), cost.currency
+        self.judge_calls += 1
+        if usage is not None:
+            self.judge_prompt_tokens += usage.prompt_tokens
+            self.judge_output_tokens += usage.completion_tokens
 
     @property
     def call_key(self) -> CallKey:
@@ -65,10 +85,13 @@ class CallResult:
         """Compact: fields at their default are left out (1,800 calls add up)."""
         d: dict[str, Any] = {"target": self.target, "item": self.item, "repeat": self.repeat}
         for name in ("output", "reasoning", "score", "key", "reason", "error", "error_type", "scoring_error",
-                     "ttft_s", "latency_s", "cost", "currency", "finish_reason"):
+                     "ttft_s", "latency_s", "cost", "currency", "finish_reason", "judge_cost", "judge_currency"):
             value = getattr(self, name)
             if value not in (None, ""):
                 d[name] = value
+        if self.judge_calls:
+            d.update(judge_calls=self.judge_calls, judge_prompt_tokens=self.judge_prompt_tokens,
+                     judge_output_tokens=self.judge_output_tokens)
         u = self.usage
         if u is not None:  # by hand: dataclasses.asdict deep-copies, a cost paid per call
             usage = {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,

@@ -27,6 +27,7 @@ from llm_magics.evaluation import stats
 from llm_magics.evaluation.data import Item
 from llm_magics.evaluation.records import CallKey, CallResult
 from llm_magics.evaluation.summary import compare_calls, target_summary
+from llm_magics.providers.base import Cost
 
 __all__ = ["EvalResult", "PairedResult", "CALL_COLUMNS"]
 
@@ -34,6 +35,7 @@ __all__ = ["EvalResult", "PairedResult", "CALL_COLUMNS"]
 CALL_COLUMNS = (
     "target", "item", "repeat", "status", "output", "score", "answer", "reason", "error", "prompt_tokens",
     "cached_tokens", "output_tokens", "reasoning_tokens", "ttft_s", "latency_s", "cost", "currency", "finish_reason",
+    "judge_cost",
 )
 
 
@@ -189,6 +191,19 @@ class EvalResult:
         return target_summary(target, self.calls_for(target), planned=len(self.items) * self.repeat,
                               repeat=self.repeat, seed=self.seed, fast=fast)
 
+    def total_cost(self) -> Cost:
+        """What the eval cost: every target call plus the judge's calls that graded them. Unknown
+        (amount None) when a billed call is unpriced or currencies differ — never a partial sum."""
+        from llm_magics.pricing.cost import CostTotal
+
+        total = CostTotal()
+        for c in self.calls.values():
+            if c.usage is not None:
+                total.add(Cost(c.cost, c.currency or "USD", True) if c.cost is not None else None)
+            if c.judge_calls:
+                total.add(Cost(c.judge_cost, c.judge_currency or "USD", True) if c.judge_cost is not None else None)
+        return total.single()
+
     def compare(self, a: str, b: str) -> PairedResult:
         """`a` − `b` on the items both answered: exact McNemar for pass/fail, else a paired bootstrap."""
         la, lb = self._label(a), self._label(b)
@@ -217,7 +232,7 @@ class EvalResult:
                 "prompt_tokens": u.prompt_tokens if u else None, "cached_tokens": u.cached_tokens if u else None,
                 "output_tokens": u.completion_tokens if u else None, "reasoning_tokens": u.reasoning_tokens if u else None,
                 "ttft_s": c.ttft_s, "latency_s": c.latency_s, "cost": c.cost, "currency": c.currency,
-                "finish_reason": c.finish_reason,
+                "finish_reason": c.finish_reason, "judge_cost": c.judge_cost,
             })
         return out
 

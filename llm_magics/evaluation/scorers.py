@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_magics.errors import ConfigurationError
+from llm_magics.providers.base import Cost, Usage
 
 __all__ = [
     "Score",
@@ -48,6 +49,9 @@ class Score:
     value: float
     key: str
     reason: str | None = None
+    #: When a model graded (the judge): its call's tokens and price, added to the eval's cost.
+    usage: Usage | None = None
+    cost: Cost | None = None
 
 
 class Scorer:

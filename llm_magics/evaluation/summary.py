@@ -13,6 +13,8 @@ Units of analysis (stated once, used everywhere):
 - Failed calls are **errors**, counted apart and never scored; so are scoring errors.
 - Latency/TTFT percentiles are over successful calls; tokens and cost are sums over all calls
   that reported usage (a failed call usually reports none).
+- The judge's calls (``--scorer judge``) are priced apart: ``judge_cost`` is what grading this
+  target's answers cost, never mixed into ``cost`` (what the target's own calls cost).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ SUMMARY_COLUMNS = (
     "target", "planned", "done", "scored", "errors", "scoring_errors", "score", "ci_low", "ci_high", "ci_method",
     "pass_at_k", "maj_at_k", "consistency", "k", "ttft_p50", "ttft_p95", "latency_p50", "latency_p95",
     "prompt_tokens", "cached_tokens", "output_tokens", "reasoning_tokens", "cost", "currency", "cost_known",
+    "judge_calls", "judge_cost", "judge_currency", "judge_cost_known",
 )
 
 
@@ -109,6 +112,14 @@ def target_summary(
     if priced and len(currencies) == 1:
         row["cost"] = math.fsum(c.cost for c in priced if c.cost is not None)
         row["currency"] = next(iter(currencies))
+    judged = [c for c in calls if c.judge_calls]
+    if judged:
+        row["judge_calls"] = sum(c.judge_calls for c in judged)
+        judge_currencies = {c.judge_currency for c in judged if c.judge_cost is not None}
+        row["judge_cost_known"] = all(c.judge_cost is not None for c in judged) and len(judge_currencies) == 1
+        if len(judge_currencies) == 1:
+            row["judge_cost"] = math.fsum(c.judge_cost for c in judged if c.judge_cost is not None)
+            row["judge_currency"] = next(iter(judge_currencies))
     return row
 
 

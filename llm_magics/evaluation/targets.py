@@ -93,10 +93,13 @@ async def _check_model(target: EvalTarget, notices: list[str]) -> None:
 
 
 async def resolve_targets(
-    targets: Sequence[Any] | str, providers: Providers, *, check_models: bool = True
+    targets: Sequence[Any] | str, providers: Providers, *, check_models: bool = True,
+    session: list[str] | None = None,
 ) -> tuple[list[EvalTarget], list[str]]:
     """(targets, notices). Accepts "provider:model", a model ID of the default provider, a provider
-    name (its default model), a Provider, or a (Provider, model) pair."""
+    name (its default model), a Provider, or a (Provider, model) pair. Session-wide news (the "No
+    Kimi key found" fallback) goes to `session` when given — shown once per session, never stored
+    with a run — else into the notices."""
     from llm_magics.keys import resolve
     from llm_magics.providers.base import Provider
 
@@ -118,7 +121,7 @@ async def resolve_targets(
             if default is None:
                 default, fallback = resolve.default_provider_choice()
                 if fallback and any(isinstance(x, str) and ":" not in x for x in targets):
-                    notices.append(fallback)
+                    (session if session is not None else notices).append(fallback)
             name, model = _split(given, default)
             prov = providers.get(name)
             model = model or prov.default_model

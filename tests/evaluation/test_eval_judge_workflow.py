@@ -51,7 +51,7 @@ def test_judge_grades_blind(kimi_fake: FakeLLMServer) -> None:
         text = " ".join(m["content"] for m in j["messages"])
         assert "kimi-k2-0905-preview" not in text and "kimi-k2-turbo-preview" not in text
         assert "kimi" not in text.lower().replace("[model]", "") and "I am [model] by [model]." in text
-    assert any("Judge kimi:kimi-k2.6: 12 calls" in n for n in res.notes)
+    assert "Judge `kimi:kimi-k2.6`: 12 calls" in res.to_markdown()  # the judge's share, shown apart
 
 
 def test_judge_without_verdict_is_a_scoring_error(kimi_fake: FakeLLMServer) -> None:

@@ -102,3 +102,24 @@ def test_interrupt_keeps_the_partial_then_resume_finishes_it(ip: Any, monkeypatc
     json_text = export_run(done.id, "json", tmp_path / "e.json").read_text()
     assert '"calls"' in json_text and json_text.count('"target": "offline:kimi-k2.6"') >= 45
     assert "score (95% CI)" in export_run(done.id, "md", tmp_path / "e.md").read_text()
+
+
+def test_no_key_notice_is_info_once_per_session_and_not_stored(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """Like the other magics: "No Kimi key found" is session news, shown once, never in a result."""
+    line = "kimi-k2.6 --data arithmetic --scorer number --limit 3 --out res"  # a bare model ID: the default provider
+    ip.run_cell_magic("eval", line, TEMPLATE)
+    first = capsys.readouterr().out
+    assert first.count("No Kimi key found") == 1 and "[info] No Kimi key found" in first
+    assert "[warning] No Kimi key" not in first
+    ip.run_cell_magic("eval", line, TEMPLATE)
+    second = capsys.readouterr().out
+    assert "No Kimi key" not in second and "score (95% CI)" in second  # the second run, without the notice
+    res = ip.user_ns["res"]
+    assert res.targets == ["offline:kimi-k2.6"] and res.status == "done"
+    import json
+
+    from llm_magics.history.store import default_history
+
+    record = default_history().get(res.id)
+    assert "No Kimi key" not in res.to_markdown() and "No Kimi key" not in res.to_json()
+    assert "No Kimi key" not in json.dumps(record.data) and "No Kimi key" not in record.load().to_markdown()
