@@ -108,3 +108,18 @@ def test_the_wait_line_names_reason_expected_wait_and_queue_and_goes_away() -> N
     tv(Waiting("kimi:m item 5", CONC_WAIT, None))  # queueing again after a pause: news again
     tv(RunFinished("| done |", "done"))
     assert out.getvalue() == f"[wait] {CONC_WAIT}\n[wait] {RPM_WAIT}\n[wait] {CONC_WAIT}\n| done |\n"
+
+
+def test_workflow_mode_steps_report_their_waits_as_the_calls(fake_server: FakeLLMServer) -> None:
+    """--workflow: each item runs a workflow whose steps queue too; their waits reach the eval's sink."""
+    fake_server.gate = RateGate(rpm=3, concurrency=1, window_s=WINDOW)
+    provider = get_provider("kimi", api_key=KEY, base_url=fake_server.base_url, model=MODEL, rate_window=WINDOW)
+    flow = "name: one-step\ninput: Item 0\nsteps:\n  - id: solve\n    prompt: \"{{ input }}\"\n"
+    events: list[Event] = []
+    res = evaluate(dataset(3), TEMPLATE, [(provider, MODEL)], scorer="contains", workflow=flow, history=False,
+                   on_event=events.append)
+    assert res.status == "done" and res.summary[0]["errors"] == 0
+    assert [r.status for r in fake_server.requests if r.method == "POST"].count(429) <= 1
+    waits = [e for e in events if isinstance(e, Waiting) and e.text]
+    assert waits and all(w.text.startswith("waiting for the rate limit: ") for w in waits)
+    assert {w.pane for w in waits} <= {f"kimi:{MODEL} item {i} · step solve" for i in range(1, 4)}
