@@ -419,6 +419,16 @@ class HTTPProvider(Provider):
                         yield event
                     outcome = "ok"
                     return
+                if "text/html" in ctype:
+                    # A web page where the event stream should be (a login page, a proxy's error page,
+                    # a base URL without /v1): say what came back instead of "empty stream".
+                    raw = await dog.guard(response.aread())
+                    raise ProviderError(
+                        f"{self.host} answered with a web page ({ctype.split(';')[0]}, HTTP "
+                        f"{response.status_code}) instead of an event stream: {self.quote(raw, 200)!r}",
+                        provider=self.name, status=response.status_code, retryable=False,
+                        hint="Check the base URL (it usually ends in /v1) and any proxy or login page in between.",
+                    )
                 decoder = SSEDecoder()
                 encoded = response.headers.get("content-encoding", "identity") not in ("", "identity")
                 chunks = (response.aiter_bytes() if encoded else response.aiter_raw()).__aiter__()
