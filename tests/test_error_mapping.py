@@ -78,6 +78,16 @@ TABLE: list[tuple[int | None, Any, type, bool, str]] = [
     (408, b"",                                                         ProviderError,       True,  f"{H} failed (HTTP 408)"),
     (409, b"",                                                         ProviderError,       True,  f"{H} failed (HTTP 409)"),
     (499, b"",                                                         ProviderError,       False, f"Unexpected answer from {H} (HTTP 499)"),
+    # a schema rejection is a 500 only from llama-cpp-python; below 500 the status decides
+    (499, {"detail": "1 validation error"},                            ProviderError,       False,
+     f"Unexpected answer from {H} (HTTP 499): 1 validation error"),
+    (409, {"detail": "1 validation error"},                            ProviderError,       True,  f"{H} failed (HTTP 409): 1 validation error"),
+    # model-missing text means ModelNotFoundError only with 400/404 (or in a stream): a 403 is about
+    # the key, a 405 about the URL
+    (403, err_of(type="permission_denied_error", message="The model `kimi-k3` does not exist for this key"),
+     AuthenticationError, False, f"{H} refused the API key: The model `kimi-k3` does not exist for this key"),
+    (405, err_of(message="model not found"),                           ProviderError,       False,
+     f"Unexpected answer from {H} (HTTP 405): model not found"),
     (418, b"",                                                         ProviderError,       False, f"Unexpected answer from {H} (HTTP 418)"),
     (302, b"moved",                                                    ProviderError,       False, f"Unexpected answer from {H} (HTTP 302): moved"),
     # inside a 200 stream: no status; the error's own code or type stands in for one
@@ -86,6 +96,9 @@ TABLE: list[tuple[int | None, Any, type, bool, str]] = [
     (None, err_of(code="404", message="nope"),                         ModelNotFoundError,  False, f"Not found at {H}: nope"),
     (None, err_of(code="429", message="later"),                        RateLimitError,      True,  f"Rate limit reached at {H}: later"),
     (None, err_of(code="503"),                                         ProviderError,       True,  f"{H} failed mid-stream (error 503)"),
+    (None, err_of(code="400", message="m"),                            BadRequestError,     False, f"{H} rejected the request: m"),
+    (None, err_of(code="499", message="m"),                            ProviderError,       False, f"{H} failed mid-stream (error 499): m"),
+    (None, err_of(code="599", message="m"),                            ProviderError,       True,  f"{H} failed mid-stream (error 599): m"),
     (None, err_of(code="399", message="odd"),                          ProviderError,       False, f"{H} sent an error mid-stream: odd"),
     (None, err_of(code="600", message="odd"),                          ProviderError,       False, f"{H} sent an error mid-stream: odd"),
     (None, err_of(message="weird"),                                    ProviderError,       False, f"{H} sent an error mid-stream: weird"),
