@@ -378,9 +378,11 @@ class Runner:
         try:
             rc = proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
             return "timeout"
+        finally:
+            if proc.poll() is None:  # timed out, or this run was stopped
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         return "pass" if rc == 0 else "fail"
 
     def _run_forked(self, args: list[str], timeout: float, out_fd: int, env: dict[str, str]) -> str:
@@ -406,18 +408,23 @@ class Runner:
                 sys.stderr.flush()
                 os._exit(rc)
         deadline = time.monotonic() + timeout
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return "pass" if os.waitstatus_to_exitcode(status) == 0 else "fail"
-            if time.monotonic() > deadline:
+        finished = False
+        try:
+            while True:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    finished = True
+                    return "pass" if os.waitstatus_to_exitcode(status) == 0 else "fail"
+                if time.monotonic() > deadline:
+                    return "timeout"
+                time.sleep(0.02)
+        finally:
+            if not finished:  # timed out, or this run was stopped: stop the child's whole group
                 try:
                     os.killpg(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
                 os.waitpid(pid, 0)
-                return "timeout"
-            time.sleep(0.02)
 
 
 @dataclass
@@ -564,6 +571,11 @@ def _plan(cfg: dict[str, Any], names: list[str], tmp: Path,
     return planned
 
 
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so the running child and the temporary copy are removed too."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("modules", nargs="*", help="module names from the config (default: all)")
@@ -576,6 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temporary copy (its path is printed)")
     ap.add_argument("--rev", help="mutate this git commit (e.g. HEAD) instead of the working tree")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)
 
     cfg = tomllib.loads(Path(args.config).read_text())
     settings = cfg.get("settings", {})
@@ -629,4 +642,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("stopped (the temporary copy is removed)", file=sys.stderr)
+        sys.exit(130)
