@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def mutate() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("mutate_tool", ROOT / "tools" / "mutate.py")
+    spec = importlib.util.spec_from_file_location("mutate_tool", ROOT / "tools" / "mutants.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["mutate_tool"] = module
@@ -88,11 +88,11 @@ def test_functions_filter_and_exclusion_key(mutate: ModuleType) -> None:
     m = next(m for m in only_f if m.desc == "3 -> 4")
     assert (m.where, m.nth, m.func) == ("if x < 3 and flag:", 1, "f")
     entry = {"path": "m.py", "mutation": "3 -> 4", "where": "  if x < 3 and flag:", "reason": "because"}
-    assert mutate._excluded(m, [entry]) == "because"
-    assert mutate._excluded(m, [{**entry, "nth": 2}]) is None
-    assert mutate._excluded(m, [{**entry, "path": "other.py"}]) is None
-    assert mutate._excluded(m, [{**entry, "func": "f"}]) == "because"
-    assert mutate._excluded(m, [{**entry, "func": "g"}]) is None
+    assert mutate.excluded(m, [entry]) == "because"
+    assert mutate.excluded(m, [{**entry, "nth": 2}]) is None
+    assert mutate.excluded(m, [{**entry, "path": "other.py"}]) is None
+    assert mutate.excluded(m, [{**entry, "func": "f"}]) == "because"
+    assert mutate.excluded(m, [{**entry, "func": "g"}]) is None
 
 
 def test_the_config_names_existing_modules_and_complete_exclusions(mutate: ModuleType) -> None:
