@@ -8,6 +8,9 @@ two values {0, 10} with k = 2 gives a mean of 0, 5 or 10 with probabilities 1/4,
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Sequence
+
 import pytest
 
 from llm_magics.evaluation.stats import (
@@ -29,7 +32,7 @@ from llm_magics.evaluation.stats import (
 
 def test_mean_and_is_binary() -> None:
     assert mean([1.0, 2.0, 4.0]) == pytest.approx(7 / 3)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="mean of no values"):
         mean([])
     assert is_binary([0, 1, 1.0, 0.0]) and is_binary([])
     assert not is_binary([0, 0.5]) and not is_binary([2.0])
@@ -43,8 +46,11 @@ def test_wilson_endpoints_and_input_checks() -> None:
     # 10/10: the high end is exactly 1 (the formula alone gives 0.9999999999999999)
     assert wilson_ci(10, 10) == (pytest.approx(0.72247, abs=1e-5), 1.0)
     assert wilson_ci(1, 1) == (pytest.approx(0.20655, abs=1e-5), 1.0)
-    for successes, n in [(1, 0), (0, 0), (0, -1), (-1, 10), (11, 10)]:
-        with pytest.raises(ValueError):
+    for successes, n in [(1, 0), (0, 0), (0, -1)]:
+        with pytest.raises(ValueError, match="n must be positive"):
+            wilson_ci(successes, n)
+    for successes, n in [(-1, 10), (11, 10)]:
+        with pytest.raises(ValueError, match=r"successes must be in \[0, 10\]"):
             wilson_ci(successes, n)
 
 
@@ -71,8 +77,23 @@ def test_bootstrap_known_distribution() -> None:
     assert lo == hi and lo in (0.0, 5.0, 10.0)
     assert bootstrap_ci([0.0, 10.0, 3.0], seed=4) == bootstrap_ci([0.0, 10.0, 3.0], seed=4)
     assert bootstrap_ci([7.0]) == (7.0, 7.0) and bootstrap_ci([2.0, 2.0, 2.0]) == (2.0, 2.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="bootstrap of no values"):
         bootstrap_ci([])
+
+
+def test_bootstrap_percentiles_of_a_known_sequence() -> None:
+    # a statistic that ignores the resample and counts 0, 1, 2, …: the sorted statistics are
+    # exactly 0..1999, so the 2.5th percentile sits at position 1999 × 0.025 = 49.975 and the
+    # 97.5th at 1999 × 0.975 = 1949.025 (linear interpolation between neighbours)
+    def counter() -> Callable[[Sequence[float]], float]:
+        it = itertools.count()
+        return lambda _resample: float(next(it))
+
+    assert bootstrap_ci([1.0, 2.0], statistic=counter()) == (pytest.approx(49.975), pytest.approx(1949.025))
+    # 90%: the 5th and 95th percentiles, 1999 × 0.05 = 99.95 and 1999 × 0.95 = 1899.05
+    assert bootstrap_ci([1.0, 2.0], statistic=counter(), confidence=0.9) == (
+        pytest.approx(99.95), pytest.approx(1899.05))
+    assert bootstrap_ci([1.0, 2.0], statistic=counter(), resamples=11) == (pytest.approx(0.25), pytest.approx(9.75))
 
 
 def test_mean_ci_chooses_its_method() -> None:
@@ -90,6 +111,7 @@ def test_pass_at_k_values_and_checks() -> None:
     assert pass_at_k(5, 3, 2) == pytest.approx(0.9)  # n − c = k: 1 − C(2,2)/C(5,2) = 1 − 1/10
     assert pass_at_k(5, 4, 2) == 1.0  # fewer failures than k: some draw always passes
     assert pass_at_k(4, 0, 2) == 0.0
+    assert pass_at_k(3, 3, 2) == 1.0 and pass_at_k(3, 3, 3) == 1.0  # every sample correct (c = n)
     for n, c, k in [(5, -1, 1), (5, 6, 1), (5, 2, 0), (5, 2, 6)]:
         with pytest.raises(ValueError):
             pass_at_k(n, c, k)
@@ -104,7 +126,7 @@ def test_majority_vote_and_consistency() -> None:
         with pytest.raises(ValueError):
             majority_vote(keys, scores)
     assert consistency(["a", "a", "b", "a"]) == 0.75 and consistency(["a"]) == 1.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="consistency of no samples"):
         consistency([])
 
 
@@ -126,11 +148,14 @@ def test_paired_bootstrap_certain_and_known_differences() -> None:
     d, lo, hi, p = paired_bootstrap([1.0, 0.0], [0.0, 0.0])
     assert (d, lo, hi) == (0.5, 0.0, 1.0)
     assert 0.4 < p < 0.6
-    d, lo, hi, p = paired_bootstrap([1.0, 0.0], [0.0, 0.0], resamples=1)
-    assert p in (0.5, 1.0)  # (extreme + 1) / (1 + 1)
-    for a, b in [([1.0], [1.0, 0.0]), ([], [])]:
-        with pytest.raises(ValueError):
-            paired_bootstrap(a, b)
+    # diffs {1, 2}, d = 1.5: resampled means are 1, 1.5 or 2, never 1.5 away from d, so no
+    # resample is as extreme as the observed difference and p = (0 + 1) / (resamples + 1)
+    assert paired_bootstrap([1.0, 2.0], [0.0, 0.0]) == (1.5, 1.0, 2.0, 1 / 2001)
+    assert paired_bootstrap([1.0, 2.0], [0.0, 0.0], resamples=9)[3] == 1 / 10
+    with pytest.raises(ValueError, match="same length"):
+        paired_bootstrap([1.0], [1.0, 0.0])
+    with pytest.raises(ValueError, match="paired bootstrap of no items"):
+        paired_bootstrap([], [])
 
 
 def test_paired_compare_picks_the_test() -> None:
@@ -142,6 +167,10 @@ def test_paired_compare_picks_the_test() -> None:
     assert r.p_value == 2 * 11 / 1024
     g = paired_compare([1.0, 0.5], [0.0, 0.5])
     assert (g.test, g.a_only, g.b_only, g.diff) == ("paired-bootstrap", None, None, 0.5)
-    for x, y in [([1.0], [1.0, 0.0]), ([], [])]:
-        with pytest.raises(ValueError):
-            paired_compare(x, y)
+    # McNemar only when both are pass/fail
+    assert paired_compare([1.0, 0.0], [0.5, 0.5]).test == "paired-bootstrap"
+    assert paired_compare([0.5, 0.5], [1.0, 0.0]).test == "paired-bootstrap"
+    with pytest.raises(ValueError, match="same length"):
+        paired_compare([1.0], [1.0, 0.0])
+    with pytest.raises(ValueError, match="no items that both answered"):
+        paired_compare([], [])
