@@ -63,6 +63,8 @@ def test_cost_total_known_single_and_format() -> None:
     assert (empty.known, empty.single(), empty.format()) == (False, Cost(), "—")
     one = CostTotal().add(Cost(0.25, "USD", True)).add(Cost(0.5, "USD", True))  # add() chains
     assert (one.known, one.calls, one.single(), one.format()) == (True, 2, Cost(0.75, "USD", True), "$0.7500")
+    single = CostTotal.of([Cost(0.1, "USD", True)])
+    assert (single.known, single.single()) == (True, Cost(0.1, "USD", True))  # one priced call is enough
     partly = CostTotal.of([Cost(0.1, "USD", True), Cost()])
     assert (partly.known, partly.single(), partly.format()) == (False, Cost(), "$0.1000 + 1 unpriced call")
     assert CostTotal.of([Cost(), None]).format() == "—"
