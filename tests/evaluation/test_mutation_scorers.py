@@ -4,6 +4,7 @@ the configuration errors. Expected values are the documented behaviour, written 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def test_base_scorer_flags_and_empty_expected() -> None:
     assert repr(exact) == "<scorer exact>"
     with pytest.raises(NotImplementedError):
         Scorer().score("x", {}, "x")
+    assert asyncio.run(exact.ascore(" Paris. ", {}, "paris")) == Score(1.0, "paris")  # the runner's entry point
 
 
 def test_extract_number_reads_the_last_answer_mark() -> None:
@@ -51,7 +53,7 @@ def test_extract_choice_reads_the_last_answer() -> None:
 def test_extract_cwes_ints_lists_and_bools() -> None:
     assert extract_cwes(79) == ["CWE-79"]
     assert extract_cwes(True) == []  # a bool is not an ID
-    assert extract_cwes([89, "cwe_79", "CWE-79", "89"]) == ["CWE-89", "CWE-79"]  # a bare "89" string names nothing
+    assert extract_cwes([89, "cwe_79", "CWE-79", "22"]) == ["CWE-89", "CWE-79"]  # a bare "22" string names nothing
 
 
 def test_contains_key_is_the_first_expected_alternative_found() -> None:
