@@ -96,3 +96,20 @@ def test_limits_written_in_429_texts() -> None:
     assert parse_limit_message("max RPM: 0") == (None, None)  # zero is no limit anyone can use
     assert parse_limit_message("slow down") == (None, None)
     assert parse_limit_message(None) == (None, None) and parse_limit_message("") == (None, None)
+
+
+def test_latest_configuration_wins_for_everyone_sharing_the_key() -> None:
+    import uuid
+
+    from llm_magics.providers.scheduler import scheduler_for
+
+    url = f"http://{uuid.uuid4().hex}.test/v1"  # a scheduler of its own in this process
+    a = scheduler_for("openai", url + "/", "sk-1", rpm=60, concurrency=4, window_s=10)
+    assert (a.rpm, a.concurrency, a.window_s) == (60, 4, 10.0)
+    b = scheduler_for("openai", url, "sk-1", rpm=120)  # same key and URL (trailing slash aside)
+    assert b is a
+    assert (a.rpm, a.concurrency, a.window_s) == (120, 4, 10.0)  # None leaves a value as it was
+    scheduler_for("openai", url, "sk-1", concurrency=2, window_s=30)
+    assert (a.rpm, a.concurrency, a.window_s) == (120, 2, 30.0)
+    assert scheduler_for("openai", url, "sk-2") is not a
+    assert scheduler_for("anthropic", url, "sk-1") is not a
